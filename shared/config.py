@@ -1,0 +1,124 @@
+"""The one settings object. App settings (Azure) or ``local.settings.json`` Values (locally) arrive
+as environment variables; this is the only module that reads them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+
+DEFAULT_STORAGE = "UseDevelopmentStorage=true"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed view of every setting the app reads. ``local.settings.sample.json`` documents each key."""
+
+    storage_connection: str
+    """Connection string of the storage account holding the app's tables, blobs and queues."""
+    app_container: str
+    """Blob container for imported assets, job scratch data, models and evaluation results."""
+    table_prefix: str
+    """Prefix of the app's table names (letters and digits only)."""
+    api_keys: tuple[str, ...]
+    """Accepted ``Ocp-Apim-Subscription-Key`` values."""
+    events_queue: str
+    """Queue that receives a CloudEvents message on every job state change."""
+    train_requests_queue: str
+    """Queue from which training requests are accepted (queue-triggered ``:train``)."""
+    job_ttl_days: int
+    """Days a job record lives before the purge timer removes it (Azure: 7)."""
+    heartbeat_timeout_seconds: int
+    """A running job whose heartbeat is older than this is failed by the watchdog."""
+    train_max_steps: int
+    """Upper bound of training steps per job."""
+    train_chunk_seconds: float
+    """Wall-clock budget of one ``train_chunk`` activity."""
+    train_patience: int
+    """Early stopping: steps without dev-score improvement before training stops."""
+    train_eval_frequency: int
+    """Steps between dev-set evaluations (and early-stopping checks)."""
+
+    @property
+    def projects_table(self) -> str:
+        return f"{self.table_prefix}Projects"
+
+    @property
+    def jobs_table(self) -> str:
+        return f"{self.table_prefix}Jobs"
+
+    @property
+    def models_table(self) -> str:
+        return f"{self.table_prefix}Models"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message lists every problem at once."""
+
+
+def _int(env: Mapping[str, str], key: str, default: int, problems: list[str]) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{key} must be an integer, got {raw!r}")
+        return default
+    if value <= 0:
+        problems.append(f"{key} must be positive, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float, problems: list[str]) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{key} must be a number, got {raw!r}")
+        return default
+    if value <= 0:
+        problems.append(f"{key} must be positive, got {value}")
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from a mapping (normally ``os.environ``).
+
+    Raises:
+        SettingsError: listing every missing or malformed key.
+    """
+    problems: list[str] = []
+    storage = env.get("NER_STORAGE_CONNECTION") or env.get("AzureWebJobsStorage") or DEFAULT_STORAGE
+    keys = tuple(k.strip() for k in env.get("LANGUAGE_API_KEYS", "").split(",") if k.strip())
+    if not keys:
+        problems.append("LANGUAGE_API_KEYS is empty: set at least one subscription key (comma-separated)")
+    prefix = env.get("NER_TABLE_PREFIX", "ner")
+    if not prefix.isalnum() or not prefix[:1].isalpha():
+        problems.append(f"NER_TABLE_PREFIX must be letters and digits starting with a letter, got {prefix!r}")
+    settings = Settings(
+        storage_connection=storage,
+        app_container=env.get("NER_APP_CONTAINER", "ner-app"),
+        table_prefix=prefix,
+        api_keys=keys,
+        events_queue=env.get("NER_EVENTS_QUEUE", "ner-job-events"),
+        train_requests_queue=env.get("NER_TRAIN_REQUESTS_QUEUE", "ner-train-requests"),
+        job_ttl_days=_int(env, "NER_JOB_TTL_DAYS", 7, problems),
+        heartbeat_timeout_seconds=_int(env, "NER_HEARTBEAT_TIMEOUT_SECONDS", 900, problems),
+        train_max_steps=_int(env, "NER_TRAIN_MAX_STEPS", 2000, problems),
+        train_chunk_seconds=_float(env, "NER_TRAIN_CHUNK_SECONDS", 30.0, problems),
+        train_patience=_int(env, "NER_TRAIN_PATIENCE", 600, problems),
+        train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
+    )
+    if problems:
+        raise SettingsError("Invalid app settings: " + "; ".join(problems))
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return load_settings(os.environ)
