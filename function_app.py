@@ -3,4 +3,18 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions import activities, global_api, models_api, operations, orchestrators, projects_api, queues, schedules, training_api
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+for blueprint_module in (
+    projects_api,
+    training_api,
+    models_api,
+    global_api,
+    operations,
+    orchestrators,
+    activities,
+    schedules,
+    queues,
+):
+    app.register_functions(blueprint_module.bp)

@@ -52,6 +52,10 @@ class Settings:
     def models_table(self) -> str:
         return f"{self.table_prefix}Models"
 
+    @property
+    def operations_table(self) -> str:
+        return f"{self.table_prefix}Operations"
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message lists every problem at once."""

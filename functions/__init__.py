@@ -1,0 +1,1 @@
+"""Azure Functions adapters: triggers, bindings and HTTP mapping. Logic lives in ``shared/``."""

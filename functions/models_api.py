@@ -1,0 +1,5 @@
+"""Placeholder blueprint; being written."""
+
+import azure.durable_functions as df
+
+bp = df.Blueprint()

@@ -1,0 +1,1 @@
+"""NER core: project files, splitting, corpus conversion, spaCy training and Azure-style evaluation."""

@@ -1,0 +1,1 @@
+"""Use cases: what an HTTP request, activity, timer or queue message asks the service to do."""

@@ -1,0 +1,1 @@
+"""Table, Blob and Queue Storage behind small typed stores."""
