@@ -1,5 +1,163 @@
-"""Placeholder blueprint; being written."""
+"""The training orchestrator: split -> convert (fan-out) -> train in chunks -> evaluate (fan-out) -> register.
+
+Deterministic and I/O-free: every side effect happens in an activity, time comes from
+``context.current_utc_datetime`` and logs are written only when not replaying. Instance id = job id;
+input ``{"projectName", "jobId"}``. Any failure is recorded on the job by ``fail_training`` and the
+orchestration then *completes*, so the job row and the instance never disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
 
 import azure.durable_functions as df
 
+from functions import activity_names as names
+from shared.service.pipeline import error_from_failure
+
 bp = df.Blueprint()
+logger = logging.getLogger(__name__)
+
+# Storage hiccups are retried a few times; a user's mistake (InvalidArgument...) is not.
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+CHECKED_ATTEMPTS = 3
+CHECKED_RETRY_DELAY = timedelta(seconds=5)
+
+
+def _log(context: df.DurableOrchestrationContext, ref: dict[str, Any], phase: str, message: str) -> None:
+    if not context.is_replaying:
+        logger.info(
+            "[project=%s job=%s phase=%s] %s",
+            ref.get("projectName"),
+            ref.get("jobId"),
+            phase,
+            message,
+            extra={"project": ref.get("projectName"), "jobId": ref.get("jobId"), "phase": phase},
+        )
+
+
+def _call_checked(
+    context: df.DurableOrchestrationContext, name: str, payload: dict[str, Any], phase: str
+) -> Generator[Any, Any, Any]:
+    """Call an activity that may fail on user input: retry only failures that look transient."""
+    attempt = 1
+    while True:
+        try:
+            result = yield context.call_activity(name, payload)
+            return result
+        except Exception as exc:
+            _, transient = error_from_failure(str(exc), phase=phase)
+            if not transient or attempt >= CHECKED_ATTEMPTS:
+                raise
+            attempt += 1
+            yield context.create_timer(context.current_utc_datetime + CHECKED_RETRY_DELAY)
+
+
+def _status(phase: str, **values: Any) -> dict[str, Any]:
+    return {"phase": phase, **values}
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_ORCHESTRATOR)
+def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one training job from split to registered model."""
+    raw = context.get_input() or {}
+    ref = {"projectName": raw.get("projectName"), "jobId": raw.get("jobId") or context.instance_id}
+    phase = "splitting"
+    try:
+        context.set_custom_status(_status(phase))
+        prepared = yield from _call_checked(context, names.PREPARE_TRAINING, ref, phase)
+        _log(
+            context,
+            ref,
+            phase,
+            f"{prepared['train_documents']} training documents, {prepared['test_documents']} test",
+        )
+
+        phase = "converting"
+        shards = prepared["train_shards"] + prepared["dev_shards"] + prepared["test_shards"]
+        context.set_custom_status(_status(phase, shards=len(shards)))
+        yield context.task_all(
+            [
+                context.call_activity_with_retry(names.CONVERT_SHARD, RETRY, {**ref, "shard": s})
+                for s in shards
+            ]
+        )
+
+        phase = "training"
+        plan = yield context.call_activity_with_retry(names.INIT_TRAINING, RETRY, ref)
+        max_steps = int(plan["max_steps"])
+        context.set_custom_status(_status(phase, step=0, maxSteps=max_steps, percentComplete=0))
+        seconds = 0.0
+        steps_timed = 0
+        while True:
+            chunk = yield context.call_activity_with_retry(names.TRAIN_CHUNK, RETRY, ref)
+            if chunk["stop_reason"] == "cancelled":
+                yield context.call_activity_with_retry(names.CANCEL_TRAINING, RETRY, ref)
+                context.set_custom_status(_status("cancelled", step=chunk["step"]))
+                return {"status": "cancelled"}
+            seconds += float(chunk["seconds"])
+            steps_timed += int(chunk["steps_run"])
+            progress = yield context.call_activity_with_retry(
+                names.RECORD_TRAINING_PROGRESS,
+                RETRY,
+                {
+                    **ref,
+                    "step": chunk["step"],
+                    "max_steps": max_steps,
+                    "finished": chunk["finished"],
+                    "seconds_per_step": seconds / steps_timed if steps_timed else None,
+                },
+            )
+            context.set_custom_status(
+                _status(
+                    phase,
+                    step=chunk["step"],
+                    maxSteps=max_steps,
+                    percentComplete=progress["percent_complete"],
+                    loss=chunk["loss"],
+                    bestScore=chunk["best_score"],
+                    estimatedEndDateTime=progress["estimated_end"],
+                )
+            )
+            if chunk["finished"]:
+                _log(
+                    context, ref, phase, f"training stopped at step {chunk['step']} ({chunk['stop_reason']})"
+                )
+                break
+
+        phase = "evaluating"
+        yield context.call_activity_with_retry(names.START_EVALUATION, RETRY, ref)
+        context.set_custom_status(_status(phase, shards=len(prepared["test_shards"])))
+        evaluations = yield context.task_all(
+            [
+                context.call_activity_with_retry(names.EVALUATE_SHARD, RETRY, {**ref, "shard": s})
+                for s in prepared["test_shards"]
+            ]
+        )
+
+        phase = "registering"
+        context.set_custom_status(_status(phase))
+        result = yield from _call_checked(
+            context,
+            names.FINALIZE_TRAINING,
+            {
+                **ref,
+                "shard_counts": [evaluation["counts"] for evaluation in evaluations],
+                "eval_shards": [evaluation["shard"] for evaluation in evaluations],
+            },
+            phase,
+        )
+        context.set_custom_status(_status("succeeded", percentComplete=100, modelId=result["model_id"]))
+        _log(context, ref, "done", f"model '{result['model_label']}' registered")
+        return {"status": "succeeded", **result}
+    except Exception as exc:  # every failure ends as a failed job with errors[], not a Failed instance
+        error, _ = error_from_failure(str(exc), phase=phase)
+        _log(context, ref, phase, f"failed: {error.get('message')}")
+        yield context.call_activity_with_retry(
+            names.FAIL_TRAINING, RETRY, {**ref, "phase": phase, "errors": [error]}
+        )
+        context.set_custom_status(_status("failed", failedPhase=phase, error=error))
+        return {"status": "failed", "errors": [error]}
