@@ -1,5 +1,84 @@
-"""Placeholder blueprint; being written."""
+"""Long-running project operations (import, export, project deletion, load-snapshot).
+
+One small orchestration per operation job (instance id = job id): it runs the operation's activity with
+retries (storage hiccups) and, if the activity still fails, records the failure on the job. The HTTP
+handlers start it through :func:`start_operation`.
+"""
+
+import asyncio
+import logging
+from collections.abc import Generator
+from typing import Any
 
 import azure.durable_functions as df
+import azure.functions as func
+
+from functions import _http
+from shared.config import get_settings
+from shared.service import projects
+from shared.service.projects import OperationRequest
+
+log = logging.getLogger(__name__)
 
 bp = df.Blueprint()
+
+OPERATION_ORCHESTRATOR = "project_operation_orchestrator"
+RUN_OPERATION_ACTIVITY = "run_project_operation"
+FAIL_OPERATION_ACTIVITY = "fail_project_operation"
+
+_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
+
+
+def operation_location(req: func.HttpRequest, op: OperationRequest) -> str:
+    """The absolute status URL clients poll for ``op`` (Azure's path per operation kind)."""
+    paths = {
+        projects.IMPORT: f"{op.project_name}/import/jobs/{op.job_id}",
+        projects.EXPORT: f"{op.project_name}/export/jobs/{op.job_id}",
+        projects.DELETION: f"{projects.GLOBAL_SCOPE}/deletion-jobs/{op.job_id}",
+        projects.LOAD_SNAPSHOT: f"{op.project_name}/models/{op.params.get('modelLabel')}/load-snapshot/jobs/{op.job_id}",
+    }
+    return _http.projects_url(req, paths[op.kind])
+
+
+async def start_operation(req: func.HttpRequest, client: df.DurableOrchestrationClient, op: OperationRequest) -> func.HttpResponse:
+    """Start the orchestration for a recorded operation job and answer 202 with its location.
+
+    If the orchestration cannot be started the job is marked failed and the error propagates (500).
+    """
+    try:
+        await client.start_new(OPERATION_ORCHESTRATOR, op.job_id, op.to_dict())
+    except Exception as exc:
+        await asyncio.to_thread(projects.abandon_operation, get_settings(), op, f"could not start: {exc}")
+        raise
+    return _http.accepted(operation_location(req, op))
+
+
+@bp.orchestration_trigger(context_name="context")
+def project_operation_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one operation job; record an unexpected failure on the job."""
+    request = context.get_input()
+    try:
+        result = yield context.call_activity_with_retry(RUN_OPERATION_ACTIVITY, _RETRY, request)
+    except Exception as exc:
+        if not context.is_replaying:
+            log.warning("operation %s failed: %s", request.get("jobId"), exc)
+        # The exception text may hold internals: the job gets a generic reason, the log the details.
+        reason = f"an internal error occurred; the service log has the details of job {request.get('jobId')}"
+        yield context.call_activity(FAIL_OPERATION_ACTIVITY, {"request": request, "reason": reason})
+        return {"status": "failed"}
+    return dict(result)
+
+
+@bp.activity_trigger(input_name="request")
+def run_project_operation(request: dict) -> dict:
+    """Run an import/export/deletion/load-snapshot job."""
+    job = projects.run_operation(get_settings(), OperationRequest.from_dict(request))
+    return {"status": job.status}
+
+
+@bp.activity_trigger(input_name="failure")
+def fail_project_operation(failure: dict) -> dict:
+    """Mark an operation job failed after its activity failed unexpectedly."""
+    request = OperationRequest.from_dict(failure["request"])
+    job = projects.abandon_operation(get_settings(), request, str(failure.get("reason", "unknown error")))
+    return {"status": job.status}
