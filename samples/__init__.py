@@ -1,0 +1,1 @@
+"""Sample data: a generated Custom NER project (``samples.generate``)."""
