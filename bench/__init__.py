@@ -1,0 +1,1 @@
+"""Benchmarks (never run in CI): see bench/README.md and BENCHMARKS.md."""

@@ -1,0 +1,193 @@
+"""Model quality and wall time of the service vs. ``python -m spacy train`` by hand, side by side.
+
+For each dataset folder (Azure project format) the documents are split once (seeded) into train/test;
+both sides use exactly that assignment:
+
+(A) service: private Azurite + local host, upload, ``:import`` with every document's ``dataset`` set
+    (evaluationOptions kind ``manual``), ``:train``, poll to succeeded, evaluation summary.
+(B) CLI: the dev set is carved from train with the service's own ``carve_dev_set`` (same seed), DocBins
+    built with the service's converter, ``spacy init config --lang <l> --pipeline ner --optimize
+    efficiency`` (CPU), ``spacy train``; the model's predictions on the test documents are scored with
+    the service's exact-match evaluation code (shared/ner/evaluation.py), so both sides are scored
+    identically.
+
+Same wall-clock budget B (``--budget``), exactly:
+  * CLI: ``spacy train`` runs with the generated config (max_steps 20000, patience 1600) and is
+    interrupted (SIGINT) when its process has run B seconds; model-best is scored.
+  * service: it has no wall-clock setting, only a step cap, so NER_TRAIN_MAX_STEPS is calibrated to B:
+    a probe (``--probe-seconds``) runs the service's trainer in-process on the same training documents
+    and measures steps/s r (dev evaluations included); max_steps = r * B * ``--service-fraction``
+    (default 0.8, leaving the rest of B for the job's split, conversion, checkpoints and evaluation),
+    rounded down to the evaluation frequency. Early stopping stays at the service default. The job's
+    real wall time (``:train`` -> succeeded, evaluation included) is reported next to B.
+Runs alternate A B A B ... and medians are reported for ``--repeats N``.
+
+Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--budget S] [folders...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    DATA_ROOT,
+    RESULTS,
+    ServiceClient,
+    Stack,
+    choose_split,
+    default_service_settings,
+    find_project_file,
+    load_dataset,
+    machine_info,
+    manual_project_json,
+    median,
+    probe_steps_per_second,
+    ratio,
+    rescore_service_results,
+    run_spacy_cli,
+    service_train_and_evaluate,
+    upload_documents,
+    write_result,
+)
+
+
+def default_datasets() -> list[Path]:
+    found = []
+    for folder in sorted(DATA_ROOT.iterdir()) if DATA_ROOT.exists() else []:
+        if folder.is_dir():
+            try:
+                find_project_file(folder)
+            except SystemExit:
+                continue
+            found.append(folder)
+    return found
+
+
+def calibrate_steps(ds: Any, train: list[str], args: argparse.Namespace, eval_frequency: int) -> dict[str, Any]:
+    if args.service_max_steps:
+        return {"max_steps": args.service_max_steps, "probe": None}
+    probe = probe_steps_per_second(ds, train, seconds=args.probe_seconds, eval_frequency=eval_frequency, seed=args.seed)
+    steps = int(probe["steps_per_second"] * args.budget * args.service_fraction)
+    steps = max(eval_frequency, steps // eval_frequency * eval_frequency)
+    return {"max_steps": steps, "probe": probe}
+
+
+def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    ds = load_dataset(folder, args.project_file)
+    train, test, split_desc = choose_split(ds, args.split, args.seed)
+    print(f"\n== {ds.name}: {len(train)} train / {len(test)} test documents, split {split_desc}")
+    settings = default_service_settings()
+    eval_frequency = int(args.eval_frequency or settings["NER_TRAIN_EVAL_FREQUENCY"])
+    out: dict[str, Any] = {"dataset": ds.name, "folder": str(folder), "split": split_desc,
+                           "train_docs": len(train), "test_docs": len(test), "budget_seconds": args.budget, "runs": []}
+    stack = None
+    client = None
+    if not args.cli_only:
+        calibration = calibrate_steps(ds, train, args, eval_frequency)
+        out["service_calibration"] = calibration
+        print(f"   service max_steps {calibration['max_steps']} (probe: {calibration['probe']})")
+        overrides = {"NER_TRAIN_MAX_STEPS": str(calibration["max_steps"]),
+                     "NER_TRAIN_EVAL_FREQUENCY": str(eval_frequency)}
+        if args.patience:
+            overrides["NER_TRAIN_PATIENCE"] = str(args.patience)
+        if args.chunk_seconds:
+            overrides["NER_TRAIN_CHUNK_SECONDS"] = str(args.chunk_seconds)
+        out["service_settings"] = {**settings, **overrides}
+        stack = Stack(overrides, workers=args.workers, log_name=f"quality-{ds.name}").start()
+        client = ServiceClient(stack.endpoint)
+    try:
+        container = f"bench-{uuid.uuid4().hex[:10]}"
+        if stack is not None:
+            out["upload_seconds"] = upload_documents(stack.connection, container, ds.data)
+        for repeat in range(args.repeats):
+            if stack is not None and client is not None:
+                project = f"bench-{ds.name[:20]}-{repeat}"
+                body = manual_project_json(ds, project, container, train, test)
+                import_seconds, _ = client.import_project(project, body)
+                run = service_train_and_evaluate(client, project)
+                run["import_seconds"] = import_seconds
+                run["repeat"] = repeat
+                if run["status"] == "succeeded":
+                    items = client.evaluation_results(project, "bench")
+                    rescored = rescore_service_results(ds, items)["customEntityRecognitionEvaluation"]["microF1"]
+                    run["check_test_set_identical"] = sorted(i["location"] for i in items) == sorted(test)
+                    run["check_rescored_microF1"] = rescored
+                run.pop("summary", None)
+                out["runs"].append(run)
+                print(f"   [A{repeat}] service: {run['status']} F1={run.get('scores', {}).get('microF1')} "
+                      f"wall={run['wall_seconds']:.1f}s (import {import_seconds:.1f}s)")
+            if not args.service_only:
+                workdir = RESULTS / "work" / f"quality-{ds.name}-{uuid.uuid4().hex[:6]}"
+                run = run_spacy_cli(ds, train, test, budget_seconds=args.budget, seed=args.seed, workdir=workdir,
+                                    max_steps=args.cli_max_steps)
+                run["repeat"] = repeat
+                out["runs"].append(run)
+                print(f"   [B{repeat}] cli: F1={run['scores']['microF1']:.4f} wall={run['wall_seconds']:.1f}s "
+                      f"(train {run['train_seconds']:.1f}s, last eval step {run['last_evaluated_step']}, "
+                      f"interrupted={run['interrupted_at_budget']}, {run['model_used']})")
+    finally:
+        if stack is not None:
+            stack.stop()
+
+    def med(side: str, key: str) -> float | None:
+        values = [r["scores"][key] if key.startswith("micro") else r[key]
+                  for r in out["runs"] if r["side"] == side and (r.get("scores") or not key.startswith("micro"))]
+        return median(values) if values else None
+
+    out["median"] = {
+        side: {"microF1": med(side, "microF1"), "wall_seconds": med(side, "wall_seconds")} for side in ("service", "cli")
+    }
+    m = out["median"]
+    out["quality_ratio"] = ratio(m["service"]["microF1"], m["cli"]["microF1"])
+    out["time_ratio"] = ratio(m["service"]["wall_seconds"], m["cli"]["wall_seconds"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*", type=Path, help=f"dataset folders (default: every dataset in {DATA_ROOT})")
+    parser.add_argument("--project-file", type=Path, help="project file (only with one folder)")
+    parser.add_argument("--budget", type=float, default=120.0, help="wall-clock budget per training run, seconds")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=["auto", "keep", "seeded"], default="auto")
+    parser.add_argument("--probe-seconds", type=float, default=15.0)
+    parser.add_argument("--service-fraction", type=float, default=0.8)
+    parser.add_argument("--service-max-steps", type=int, help="skip the probe and use this step cap")
+    parser.add_argument("--cli-max-steps", type=int, help="override the generated config's max_steps")
+    parser.add_argument("--eval-frequency", type=int)
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--chunk-seconds", type=float)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cli-only", action="store_true")
+    parser.add_argument("--service-only", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="budget 30 s, probe 6 s (a few minutes in all)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.budget, args.probe_seconds = 30.0, 6.0
+    folders = args.folders or default_datasets()
+    if args.project_file and len(folders) != 1:
+        parser.error("--project-file needs exactly one folder")
+    results = {"benchmark": "quality_vs_cli", "machine": machine_info(), "args": vars(args), "datasets": []}
+    for folder in folders:
+        results["datasets"].append(run_dataset(folder, args))
+    print("\n dataset            service F1  cli F1   ratio | service s  cli s   ratio")
+    for d in results["datasets"]:
+        m = d["median"]
+
+        def fmt(v: float | None, spec: str) -> str:
+            return format(v, spec) if v is not None else "-"
+
+        print(f" {d['dataset']:<18} {fmt(m['service']['microF1'], '10.4f')} {fmt(m['cli']['microF1'], '7.4f')} "
+              f"{fmt(d['quality_ratio'], '7.3f')} | {fmt(m['service']['wall_seconds'], '9.1f')} "
+              f"{fmt(m['cli']['wall_seconds'], '6.1f')} {fmt(d['time_ratio'], '7.3f')}")
+    write_result("quality_vs_cli", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

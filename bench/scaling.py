@@ -1,0 +1,115 @@
+"""Scaling with corpus size: synthetic projects (bench/synthetic.py) of 1,000, 4,000 and 16,000 documents.
+
+For each size a fresh stack (private Azurite + local host) is started, so every process's peak RSS
+(VmHWM) belongs to that size alone. Measured:
+  * upload seconds (bench -> Azurite, 8 threads; informational) and ``:import`` seconds (202 -> succeeded);
+  * the training job with a fixed step count (NER_TRAIN_MAX_STEPS=N, early stopping off): time from the
+    first poll that sees trainingStatus running to the first that sees evaluationStatus running
+    (poll interval 0.25 s) divided by N = seconds per step; evaluation = from evaluationStatus running to
+    succeeded; the job's own start/end timestamps (1 s resolution) are recorded as well;
+  * peak memory: VmHWM of the host process and of each child (activity workers), and the peak of the
+    tree's summed VmRSS sampled every 0.5 s, read from /proc/<pid>/status.
+Targets: memory at 16,000 documents <= 1.5x memory at 1,000; times roughly linear in documents.
+
+Usage: ``.venv/bin/python -m bench.scaling [--quick] [--sizes 1000 4000 16000] [--steps N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from bench.common import (
+    JobTimeline,
+    MemorySampler,
+    ServiceClient,
+    Stack,
+    job_phase_seconds,
+    machine_info,
+    ratio,
+    upload_documents,
+    write_result,
+)
+from bench.synthetic import generate_project
+
+
+def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
+    container = f"syn{documents}"
+    project_name = f"syn{documents}"
+    t0 = time.perf_counter()
+    project, files = generate_project(documents, seed=args.seed, project_name=project_name, container=container)
+    generate_seconds = time.perf_counter() - t0
+    overrides = {"NER_TRAIN_MAX_STEPS": str(args.steps), "NER_TRAIN_PATIENCE": str(args.steps * 10 + 1000),
+                 "NER_TRAIN_EVAL_FREQUENCY": str(args.eval_frequency)}
+    out: dict[str, Any] = {"documents": documents, "characters": sum(len(v) for v in files.values()),
+                           "test_documents": sum(1 for d in project["assets"]["documents"] if d["dataset"] == "Test"),
+                           "generate_seconds": generate_seconds, "steps": args.steps}
+    with Stack(overrides, workers=args.workers, log_name=f"scaling-{documents}") as stack:
+        assert stack.process is not None
+        out["upload_seconds"] = upload_documents(stack.connection, container, files)
+        client = ServiceClient(stack.endpoint)
+        with MemorySampler(stack.process.pid) as sampler:
+            out["import_seconds"], _ = client.import_project(project_name, project)
+            t_train = time.perf_counter()
+            latency, job_url = client.start_training(project_name, "bench", {"kind": "manual"})
+            timeline = JobTimeline(t_train)
+            job = client.wait(job_url, timeout=args.timeout, on_poll=timeline.observe)
+            out["job_wall_seconds"] = time.perf_counter() - t_train
+        out["train_202_seconds"] = latency
+        out["status"] = job.get("status")
+        out["errors"] = job.get("errors")
+        out["first_seen"] = timeline.seen
+        out["job_phases"] = job_phase_seconds(job)
+        seen = timeline.seen
+        if "training:running" in seen and "evaluation:running" in seen:
+            out["before_training_seconds"] = seen["training:running"]
+            out["training_seconds"] = seen["evaluation:running"] - seen["training:running"]
+            out["seconds_per_step"] = out["training_seconds"] / args.steps
+        if "evaluation:running" in seen and "job:succeeded" in seen:
+            out["evaluation_seconds"] = seen["job:succeeded"] - seen["evaluation:running"]
+        out["memory"] = sampler.report()
+    mem = out["memory"]
+    print(f"  {documents:>6} docs: upload {out['upload_seconds']:.1f}s import {out['import_seconds']:.1f}s "
+          f"job {out['job_wall_seconds']:.1f}s ({out['status']}) s/step {out.get('seconds_per_step')} "
+          f"eval {out.get('evaluation_seconds')}s | host peak {mem['host_peak_rss_mib']} MiB, "
+          f"max child peak {mem['max_child_peak_rss_mib']} MiB, tree peak {mem['peak_total_rss_mib']} MiB")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 16000])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--eval-frequency", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--quick", action="store_true", help="sizes 1000 and 4000, 40 steps")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.steps, args.eval_frequency = [1000, 4000], 40, 20
+    results: dict[str, Any] = {"benchmark": "scaling", "machine": machine_info(), "args": vars(args), "sizes": []}
+    for documents in args.sizes:
+        results["sizes"].append(run_size(documents, args))
+    base = results["sizes"][0]
+    for entry in results["sizes"]:
+        factor = entry["documents"] / base["documents"]
+        entry["vs_smallest"] = {
+            "documents_factor": factor,
+            "host_peak_ratio": ratio(entry["memory"]["host_peak_rss_mib"], base["memory"]["host_peak_rss_mib"]),
+            "max_child_peak_ratio": ratio(entry["memory"]["max_child_peak_rss_mib"],
+                                          base["memory"]["max_child_peak_rss_mib"]),
+            "tree_peak_ratio": ratio(entry["memory"]["peak_total_rss_mib"], base["memory"]["peak_total_rss_mib"]),
+            "import_ratio": ratio(entry["import_seconds"], base["import_seconds"]),
+            "seconds_per_step_ratio": ratio(entry.get("seconds_per_step"), base.get("seconds_per_step")),
+            "evaluation_ratio": ratio(entry.get("evaluation_seconds"), base.get("evaluation_seconds")),
+        }
+        print(f"  {entry['documents']:>6}: x{factor:g} docs -> {entry['vs_smallest']}")
+    write_result("scaling", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
