@@ -316,7 +316,9 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
             "assets",
         )
 
-    split = split_documents(documents, job.evaluation_options, seed=job.seed)
+    split = split_documents(
+        documents, job.evaluation_options, seed=job.seed, categories=project_file.entity_categories
+    )
     train_docs = [by_location[location] for location in split.train]
     train_locations, dev_locations = carve_dev_set(train_docs, seed=job.seed)
     shards = {
@@ -441,8 +443,8 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     blobs = BlobStore(settings)
     manifest = _load_manifest(blobs, ref)
     train_bins = _doc_bins(blobs, ref, manifest, "train")
-    # A project too small for a dev set early-stops on its training data instead.
-    dev_bins = _doc_bins(blobs, ref, manifest, "dev") or train_bins
+    # Without dev documents (a one-document training set) training simply runs to max_steps.
+    dev_bins = _doc_bins(blobs, ref, manifest, "dev")
     checkpoint_name = _blob(ref, "checkpoint.bin")
     checkpoint = blobs.get_bytes(checkpoint_name)
     started = time.monotonic()

@@ -23,7 +23,6 @@ from shared.errors import (
     ErrorDetail,
     InvalidArgument,
     InvalidRequest,
-    StorageError,
 )
 from shared.models import (
     MAX_MODELS_PER_PROJECT,
@@ -36,7 +35,11 @@ from shared.models import (
 from shared.ner.project_file import validate_model_label
 from shared.ner.splitting import parse_evaluation_options
 from shared.storage.blobs import BlobStore
-from shared.storage.events import JobEventPublisher
+from shared.storage.events import (
+    TRAINING_JOB_PROGRESSED,
+    TRAINING_JOB_STATUS_CHANGED,
+    JobEventPublisher,
+)
 from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
@@ -48,8 +51,6 @@ ORCHESTRATOR_NAME = "training_orchestrator"
 SUPPORTED_CONFIG_VERSIONS = ("latest", TRAINING_CONFIG_VERSION)
 """Accepted ``trainingConfigVersion`` values; ``latest`` is recorded as the version it resolves to."""
 
-EVENT_TYPE_PREFIX = "Ner.TrainingJob."
-REQUEST_REJECTED_EVENT = "Ner.TrainingRequest.Rejected"
 MAX_STORED_WARNINGS = 50
 """Warnings kept in the job row (a table property holds at most 64 KiB); the rest are counted."""
 NOT_STARTED_GRACE = timedelta(seconds=60)
@@ -67,10 +68,6 @@ class JobNotActive(Conflict):
 def scratch_prefix(project_name: str, job_id: str) -> str:
     """Blob prefix of a job's scratch data (split, shards, checkpoints, per-shard evaluations)."""
     return f"jobs/{project_name}/{job_id}/"
-
-
-def job_subject(project_name: str, job_id: str) -> str:
-    return f"projects/{project_name}/train/jobs/{job_id}"
 
 
 def new_job_id(now: datetime) -> str:
@@ -91,19 +88,13 @@ def _log(level: int, record: TrainingJobRecord, message: str, *args: Any) -> Non
     )
 
 
-def publish_job_event(settings: Settings, record: TrainingJobRecord) -> None:
-    """Publish the job's current state as a CloudEvent (``Ner.TrainingJob.<status>``).
+def publish_job_event(settings: Settings, record: TrainingJobRecord, *, progress: bool = False) -> None:
+    """Publish the job's state as a CloudEvent (status change, or progress when ``progress``).
 
-    The job row is the source of truth and is already written when this runs, so a queue outage
-    is logged rather than turned into a failure of the state change itself.
+    The publisher logs and swallows queue failures: the job row is the truth and is already written.
     """
-    data = {"projectName": record.project_name, "phase": record.phase, **record.to_public()}
-    try:
-        JobEventPublisher(settings).publish(
-            EVENT_TYPE_PREFIX + record.status, job_subject(record.project_name, record.job_id), data
-        )
-    except StorageError:
-        _log(logging.ERROR, record, "could not publish the %s event", record.status)
+    event_type = TRAINING_JOB_PROGRESSED if progress else TRAINING_JOB_STATUS_CHANGED
+    JobEventPublisher(settings).publish_training_job(record, event_type)
 
 
 def _modify(
@@ -362,19 +353,24 @@ def parse_queued_request(body: bytes | str) -> tuple[str, dict[str, Any]]:
 
 
 def reject_queued_request(settings: Settings, project_name: str | None, error: AppError) -> None:
-    """Log and publish a ``Ner.TrainingRequest.Rejected`` event for a queue message that cannot run."""
+    """Log a queue message that cannot run and publish it as a failed ``TrainingJobStatusChanged`` event.
+
+    There is no job (nothing was created), so the subject is the project's ``train`` path.
+    """
     logger.warning(
         "[project=%s] training request from the queue rejected: %s",
         project_name,
         error.message,
         extra={"project": project_name, "phase": "queued"},
     )
-    data = {"projectName": project_name, "status": JobStatus.FAILED, "errors": [error.to_dict()]}
+    data = {
+        "projectName": project_name,
+        "status": JobStatus.FAILED,
+        "phase": "queued",
+        "errors": [error.to_dict()],
+    }
     subject = f"projects/{project_name}/train" if project_name else "train-requests"
-    try:
-        JobEventPublisher(settings).publish(REQUEST_REJECTED_EVENT, subject, data)
-    except StorageError:
-        logger.exception("could not publish the rejection of a queued training request")
+    JobEventPublisher(settings).publish(TRAINING_JOB_STATUS_CHANGED, subject, data)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -470,7 +466,9 @@ def record_progress(
             remaining = max(0, max_steps - step) * seconds_per_step
             record.estimated_end = now + timedelta(seconds=remaining)
 
-    return _modify(settings, project_name, job_id, change)
+    record = _modify(settings, project_name, job_id, change)
+    publish_job_event(settings, record, progress=True)
+    return record
 
 
 def start_evaluation(settings: Settings, project_name: str, job_id: str) -> TrainingJobRecord:
