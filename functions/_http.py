@@ -74,7 +74,7 @@ def no_content() -> func.HttpResponse:
 def paged_response(req: func.HttpRequest, items: Sequence[Any], to_public: Callable[[Any], Any]) -> func.HttpResponse:
     """One page of ``items`` as ``{"value": [...], "nextLink": url | null}`` per the request's paging params."""
     chunk, following = paginate(items, PageRequest.from_query(req.params))
-    link = next_link(req.url, following) if following is not None else None
+    link = next_link(req.url, following, dict(req.params)) if following is not None else None
     return json_response({"value": [to_public(item) for item in chunk], "nextLink": link})
 
 

@@ -81,10 +81,17 @@ def paginate(items: Sequence[T], page: PageRequest) -> tuple[list[T], PageReques
     return chunk, PageRequest(top=remaining_top, skip=end, maxpagesize=page.maxpagesize)
 
 
-def next_link(request_url: str, page: PageRequest) -> str:
-    """The absolute URL of the next page: ``request_url`` with its paging parameters replaced."""
+def next_link(request_url: str, page: PageRequest, params: Mapping[str, str] | None = None) -> str:
+    """The absolute URL of the next page: ``request_url`` with its paging parameters replaced.
+
+    Args:
+        request_url: The URL of the current request.
+        page: The next page's paging parameters.
+        params: The request's query parameters, when known separately (they then replace the URL's query).
+    """
     parts = urlsplit(request_url)
-    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in _PAGING_PARAMS]
+    pairs = list(params.items()) if params is not None else parse_qsl(parts.query, keep_blank_values=True)
+    query = [(key, value) for key, value in pairs if key not in _PAGING_PARAMS]
     if page.top is not None:
         query.append(("top", str(page.top)))
     query.append(("skip", str(page.skip)))

@@ -43,7 +43,7 @@ from shared.models import (
     utc_now,
 )
 from shared.ner.documents import check_labels_fit
-from shared.ner.languages import SUPPORTED_LANGUAGES
+from shared.ner.languages import SUPPORTED_LANGUAGES, is_supported_language
 from shared.ner.project_file import ProjectFile, parse_project_file, validate_project_name
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import check_container, iter_documents
@@ -162,8 +162,9 @@ def _validate_patch(project_name: str, patch: dict[str, Any], existing: ProjectR
     if container is not None and not isinstance(container, str):
         bad("storageInputContainerName", "'storageInputContainerName' must be a string.")
     language = patch.get("language")
-    if language is not None and (not isinstance(language, str) or not language.strip()):
-        bad("language", f"'language' must be a non-empty language code such as 'en-us', got {language!r}.")
+    if language is not None and (not isinstance(language, str) or not is_supported_language(language)):
+        bad("language", f"'language' must be a supported language code such as 'en-us' (see "
+            f"global/languages), got {language!r}.")
     if patch.get("multilingual") is not None and not isinstance(patch["multilingual"], bool):
         bad("multilingual", f"'multilingual' must be true or false, got {patch['multilingual']!r}.")
     if patch.get("description") is not None and not isinstance(patch["description"], str):
