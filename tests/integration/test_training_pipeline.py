@@ -1,0 +1,351 @@
+"""The training pipeline's service functions end to end on Azurite, with a tiny real spaCy run.
+
+The steps are called in the order the orchestrator calls them (its own logic is covered by the
+replay tests in tests/unit/test_training_orchestrator.py), so these tests show what each step does
+to the job row, the project's slot, the blobs and the trained models.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueClient
+
+from shared.config import Settings, get_settings
+from shared.errors import AppError, Conflict, InvalidArgument, NotFound, OperationNotFound, ProjectNotFound
+from shared.models import JobStatus, ProjectRecord, utc_now
+from shared.service import pipeline, training_jobs
+from shared.service.pipeline import FailureReport, FinalizeRequest, JobRef, ProgressUpdate, ShardTask
+from shared.storage.blobs import BlobStore
+from shared.storage.jobs import TrainingJobStore
+from shared.storage.projects import ProjectStore
+from shared.storage.trained_models import ModelStore
+
+pytestmark = pytest.mark.integration
+
+PROJECT = "loans"
+ASSETS_BLOB = f"projects/{PROJECT}/assets.json"
+PEOPLE = [
+    "Alice",
+    "Bruno",
+    "Chen",
+    "Dana",
+    "Emil",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kofi",
+    "Lena",
+]
+CITIES = [
+    "Paris",
+    "Lagos",
+    "Osaka",
+    "Lima",
+    "Oslo",
+    "Quito",
+    "Rome",
+    "Seoul",
+    "Tunis",
+    "Vienna",
+    "Warsaw",
+    "Zagreb",
+]
+
+
+def _documents() -> list[tuple[str, str, list[dict[str, Any]]]]:
+    docs = []
+    for index, (person, city) in enumerate(zip(PEOPLE, CITIES, strict=True)):
+        text = f"Yesterday {person} signed the loan agreement in {city} before noon.\n"
+        labels = [
+            {"category": "Person", "offset": text.index(person), "length": len(person)},
+            {"category": "City", "offset": text.index(city), "length": len(city)},
+        ]
+        docs.append((f"doc{index:02d}.txt", text, labels))
+    return docs
+
+
+def _project_file(container: str, documents: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    return {
+        "projectFileVersion": "2022-05-01",
+        "stringIndexType": "Utf16CodeUnit",
+        "metadata": {
+            "projectKind": "CustomEntityRecognition",
+            "storageInputContainerName": container,
+            "projectName": PROJECT,
+            "multilingual": False,
+            "description": "pipeline test",
+            "language": "en-us",
+            "settings": {},
+        },
+        "assets": {
+            "projectKind": "CustomEntityRecognition",
+            "entities": [{"category": "Person"}, {"category": "City"}],
+            "documents": [
+                {
+                    "location": location,
+                    "language": "en-us",
+                    "dataset": "Test" if index % 4 == 3 else "Train",
+                    "entities": [{"regionOffset": 0, "regionLength": len(text), "labels": labels}],
+                }
+                for index, (location, text, labels) in enumerate(documents)
+            ],
+        },
+    }
+
+
+@pytest.fixture
+def settings(app_settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("NER_TRAIN_MAX_STEPS", "12")
+    monkeypatch.setenv("NER_TRAIN_EVAL_FREQUENCY", "4")
+    monkeypatch.setenv("NER_TRAIN_PATIENCE", "100")
+    monkeypatch.setenv("NER_TRAIN_CHUNK_SECONDS", "600")
+    return get_settings()
+
+
+@pytest.fixture
+def project(settings: Settings, unique_name: str) -> dict[str, Any]:
+    """A project with 12 labelled documents in its own input container; returns its project file."""
+    container = f"{unique_name}-input"
+    documents = _documents()
+    service = BlobServiceClient.from_connection_string(settings.storage_connection)
+    service.create_container(container)
+    for location, text, _ in documents:
+        service.get_blob_client(container, location).upload_blob(text.encode("utf-8"))
+    project_file = _project_file(container, documents)
+    BlobStore(settings).put_json(ASSETS_BLOB, project_file)
+    now = utc_now()
+    ProjectStore(settings).upsert(
+        ProjectRecord(
+            project_name=PROJECT,
+            storage_input_container_name=container,
+            language="en-us",
+            created=now,
+            last_modified=now,
+            assets_blob=ASSETS_BLOB,
+        )
+    )
+    return project_file
+
+
+def _events(settings: Settings) -> list[dict[str, Any]]:
+    queue = QueueClient.from_connection_string(settings.storage_connection, settings.events_queue)
+    return [json.loads(base64.b64decode(m.content)) for m in queue.peek_messages(max_messages=32)]
+
+
+def _run_pipeline(settings: Settings, job_id: str) -> pipeline.FinalizeResult:
+    """Call the steps as the orchestrator does (errors as the orchestrator would report them)."""
+    ref = JobRef(PROJECT, job_id)
+    phase = "splitting"
+    try:
+        prepared = pipeline.prepare_training(settings, ref, shard_size=4)
+        phase = "converting"
+        for shard in prepared.all_shards:
+            pipeline.convert_shard(settings, ShardTask(PROJECT, job_id, shard))
+        phase = "training"
+        plan = pipeline.init_training(settings, ref)
+        for _ in range(50):
+            chunk = pipeline.train_chunk(settings, ref)
+            pipeline.record_training_progress(
+                settings,
+                ProgressUpdate(PROJECT, job_id, chunk.step, plan.max_steps, chunk.finished, chunk.seconds),
+            )
+            if chunk.finished:
+                break
+        phase = "evaluating"
+        pipeline.start_evaluation(settings, ref)
+        evaluations = [
+            pipeline.evaluate_shard(settings, ShardTask(PROJECT, job_id, s)) for s in prepared.test_shards
+        ]
+        phase = "registering"
+        return pipeline.finalize_training(
+            settings,
+            FinalizeRequest(PROJECT, job_id, [e.counts for e in evaluations], [e.shard for e in evaluations]),
+        )
+    except AppError as error:
+        reported, _ = pipeline.error_from_failure(pipeline.encode_error(error), phase=phase)
+        pipeline.fail_training(settings, FailureReport(PROJECT, job_id, phase, [reported]))
+        raise
+
+
+@pytest.mark.slow
+def test_training_job_succeeds_with_a_model_and_an_evaluation(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+    assert job.status == JobStatus.NOT_STARTED
+    assert job.expiration - job.created == timedelta(days=settings.job_ttl_days)
+
+    result = _run_pipeline(settings, job.job_id)
+
+    done = TrainingJobStore(settings).get(PROJECT, job.job_id)
+    assert done.status == JobStatus.SUCCEEDED
+    assert done.training_status.status == JobStatus.SUCCEEDED and done.training_status.percent_complete == 100
+    assert (
+        done.evaluation_status.status == JobStatus.SUCCEEDED
+        and done.evaluation_status.percent_complete == 100
+    )
+    assert done.training_status.end is not None and done.evaluation_status.start is not None
+    assert done.errors == []
+    model = ModelStore(settings).get(PROJECT, "m1")
+    assert model.model_id == result.model_id and model.job_id == job.job_id
+    blobs = BlobStore(settings)
+    summary = blobs.get_json(model.evaluation_summary_blob)
+    assert (
+        summary["customEntityRecognitionEvaluation"]["entities"]
+        or summary["customEntityRecognitionEvaluation"]
+    )
+    documents = blobs.get_json(model.evaluation_documents_blob)
+    test_locations = {d["location"] for d in project["assets"]["documents"] if d["dataset"] == "Test"}
+    assert test_locations <= {d["location"] for d in documents}
+    assert all(d["projectKind"] == "CustomEntityRecognition" for d in documents)
+    assert len(blobs.get_bytes(model.model_blob)) > 1000
+    assert blobs.list_names(training_jobs.scratch_prefix(PROJECT, job.job_id)) == []
+    stored_project = ProjectStore(settings).get(PROJECT)
+    assert stored_project.running_job_id is None
+    assert stored_project.last_trained is not None
+    statuses = [e["data"].get("status") for e in _events(settings) if e["subject"].endswith(job.job_id)]
+    assert statuses[0] == JobStatus.NOT_STARTED and JobStatus.RUNNING in statuses
+    assert statuses[-1] == JobStatus.SUCCEEDED
+
+
+def test_missing_document_fails_the_job_naming_it_and_frees_the_slot(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    service = BlobServiceClient.from_connection_string(settings.storage_connection)
+    container = project["metadata"]["storageInputContainerName"]
+    service.get_blob_client(container, "doc05.txt").delete_blob()
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+
+    with pytest.raises(InvalidArgument):
+        _run_pipeline(settings, job.job_id)
+
+    failed = TrainingJobStore(settings).get(PROJECT, job.job_id)
+    assert failed.status == JobStatus.FAILED
+    assert failed.training_status.status == JobStatus.FAILED
+    assert "doc05.txt" in json.dumps(failed.errors)
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
+    with pytest.raises(NotFound) as missing:
+        ModelStore(settings).get(PROJECT, "m1")
+    assert "m1" in str(missing.value)
+    # The slot is free again: a new job can start.
+    again = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+    assert again.job_id != job.job_id
+
+
+def test_label_outside_its_document_is_reported_with_document_and_offset(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    broken = json.loads(json.dumps(project))
+    label = broken["assets"]["documents"][2]["entities"][0]["labels"][0]
+    label["offset"] = 5000
+    broken["assets"]["documents"][2]["entities"][0]["regionLength"] = 6000
+    BlobStore(settings).put_json(ASSETS_BLOB, broken)
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+
+    with pytest.raises(InvalidArgument):
+        _run_pipeline(settings, job.job_id)
+
+    failed = TrainingJobStore(settings).get(PROJECT, job.job_id)
+    assert failed.status == JobStatus.FAILED
+    reported = json.dumps(failed.errors)
+    assert "doc02.txt" in reported
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
+
+
+def test_second_job_conflicts_while_the_first_holds_the_slot(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+
+    with pytest.raises(Conflict):
+        training_jobs.create_training_job(
+            settings, PROJECT, {"modelLabel": "m2", "trainingConfigVersion": "latest"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("body", "target"),
+    [
+        ({"trainingConfigVersion": "latest"}, "modelLabel"),
+        ({"modelLabel": "m1"}, "trainingConfigVersion"),
+        ({"modelLabel": "m1", "trainingConfigVersion": "2019-01-01"}, "trainingConfigVersion"),
+        ({"modelLabel": "bad label!", "trainingConfigVersion": "latest"}, "modelLabel"),
+    ],
+)
+def test_invalid_train_request_names_the_field(
+    settings: Settings, project: dict[str, Any], body: dict[str, Any], target: str
+) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        training_jobs.create_training_job(settings, PROJECT, body)
+
+    assert target in (error.value.target or "") + error.value.message
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
+
+
+def test_unknown_project_and_project_without_assets(settings: Settings, project: dict[str, Any]) -> None:
+    body = {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    with pytest.raises(ProjectNotFound):
+        training_jobs.create_training_job(settings, "nosuchproject", body)
+    record = ProjectStore(settings).get(PROJECT)
+    record.assets_blob = None
+    ProjectStore(settings).upsert(record)
+    with pytest.raises(InvalidArgument) as error:
+        training_jobs.create_training_job(settings, PROJECT, body)
+    assert PROJECT in error.value.message
+
+
+def test_cancel_moves_through_cancelling_to_cancelled(settings: Settings, project: dict[str, Any]) -> None:
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+    ref = JobRef(PROJECT, job.job_id)
+    pipeline.prepare_training(settings, ref)
+
+    cancelling = training_jobs.request_cancel(settings, PROJECT, job.job_id)
+    assert cancelling.status == JobStatus.CANCELLING
+    # A chunk that starts now sees the cancel and does no work.
+    assert pipeline.train_chunk(settings, ref).stop_reason == "cancelled"
+    cancelled = training_jobs.complete_cancel(settings, PROJECT, job.job_id)
+
+    assert cancelled.status == JobStatus.CANCELLED
+    assert cancelled.training_status.status == JobStatus.CANCELLED
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
+    assert BlobStore(settings).list_names(training_jobs.scratch_prefix(PROJECT, job.job_id)) == []
+    with pytest.raises(Conflict):
+        training_jobs.request_cancel(settings, PROJECT, job.job_id)
+    with pytest.raises(OperationNotFound):
+        training_jobs.request_cancel(settings, PROJECT, "no-such-job")
+
+
+def test_reconcile_fails_an_active_job_whose_instance_failed(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+
+    unchanged = training_jobs.reconcile_with_runtime(settings, PROJECT, job.job_id, "Running")
+    fixed = training_jobs.reconcile_with_runtime(settings, PROJECT, job.job_id, "Failed")
+
+    assert unchanged.status == JobStatus.NOT_STARTED
+    assert fixed.status == JobStatus.FAILED
+    assert "Failed" in fixed.errors[0]["message"]
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
