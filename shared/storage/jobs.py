@@ -44,7 +44,8 @@ from shared.storage._entities import (
 )
 from shared.storage.clients import storage_call, table_client
 
-_ACTIVE_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2)"
+# The SDK substitutes parameters in space-separated words, hence the space before ")".
+_ACTIVE_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
 _ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(JobStatus.ACTIVE), strict=True))
 
 
@@ -57,6 +58,16 @@ def _required_datetime(entity: TableEntity, name: str) -> datetime:
 
 def _drop_none(entity: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entity.items() if value is not None}
+
+
+def _sub_job_json(state: SubJobState, field: str) -> str:
+    # Not SubJobState.to_dict(): its wire format drops sub-second precision, and a round trip should not.
+    body: dict[str, Any] = {"status": state.status, "percentComplete": int(state.percent_complete)}
+    for key, value in (("startDateTime", state.start), ("endDateTime", state.end)):
+        stored = to_property_datetime(value)
+        if stored is not None:
+            body[key] = stored.isoformat()
+    return to_json_property(body, field)
 
 
 def training_job_not_found(project: str, job_id: str) -> OperationNotFound:
@@ -81,8 +92,8 @@ def training_job_to_entity(record: TrainingJobRecord) -> dict[str, Any]:
             "created": to_property_datetime(record.created),
             "lastUpdated": to_property_datetime(record.last_updated),
             "expiration": to_property_datetime(record.expiration),
-            "trainingStatus": to_json_property(record.training_status.to_dict(), "trainingStatus"),
-            "evaluationStatus": to_json_property(record.evaluation_status.to_dict(), "evaluationStatus"),
+            "trainingStatus": _sub_job_json(record.training_status, "trainingStatus"),
+            "evaluationStatus": _sub_job_json(record.evaluation_status, "evaluationStatus"),
             "estimatedEnd": to_property_datetime(record.estimated_end),
             "warnings": to_json_property(cap_items(record.warnings, "warnings"), "warnings"),
             "errors": to_json_property(cap_items(record.errors, "errors"), "errors"),
