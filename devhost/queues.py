@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import azure.functions as func
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient
 
 from devhost import settings as host_settings
@@ -139,7 +139,7 @@ class QueueListener:
             await self._to_poison(message)
             return
         body = decode_message_text(message.content or "")
-        queue_message = func.QueueMessage(
+        queue_message = QueueMessage(
             id=message.id,
             body=body,
             dequeue_count=message.dequeue_count,

@@ -175,6 +175,8 @@ def _split_constraints(text: str) -> list[tuple[str, str | None]]:
 
 
 def _parse_parameter(body: str, template: str) -> Parameter:
+    # Braces inside a parameter (regex quantifiers) are written doubled in ASP.NET templates.
+    body = body.replace("{{", "{").replace("}}", "}")
     catch_all = body.startswith("*")
     if catch_all:
         body = body.lstrip("*")

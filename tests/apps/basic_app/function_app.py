@@ -67,7 +67,7 @@ def tick(timer: func.TimerRequest) -> None:
 
 @app.queue_trigger(arg_name="msg", queue_name="%BASIC_INPUT_QUEUE%", connection="AzureWebJobsStorage")
 @app.queue_output(arg_name="out", queue_name="%BASIC_OUTPUT_QUEUE%", connection="AzureWebJobsStorage")
-@app.blob_output(arg_name="saved", path="%BASIC_CONTAINER%/{id}.txt", connection="AzureWebJobsStorage")
+@app.blob_output(arg_name="saved", path="%BASIC_CONTAINER%/{file}.txt", connection="AzureWebJobsStorage")
 def on_message(msg: func.QueueMessage, out: func.Out[str], saved: func.Out[str]) -> None:
     payload = json.loads(msg.get_body().decode("utf-8"))
     if payload.get("fail"):
