@@ -1,0 +1,74 @@
+"""Pure parts of the training job service and pipeline: queue request parsing, progress, error encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import ErrorDetail, InvalidArgument, InvalidRequest, StorageError
+from shared.models import utc_now
+from shared.service.pipeline import encode_error, error_from_failure
+from shared.service.training_jobs import new_job_id, parse_queued_request, percent_of
+
+
+def test_queued_request_is_split_into_project_and_train_body() -> None:
+    project, body = parse_queued_request(
+        b'{"projectName": "loans", "modelLabel": "m1", "trainingConfigVersion": "latest"}'
+    )
+
+    assert project == "loans"
+    assert body == {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+
+
+@pytest.mark.parametrize("message", [b"not json", b"[1, 2]", b'{"modelLabel": "m1"}', b'{"projectName": 3}'])
+def test_unusable_queued_request_is_rejected_with_a_reason(message: bytes) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        parse_queued_request(message)
+
+    assert "JSON" in error.value.message or "projectName" in error.value.message
+
+
+def test_bad_json_is_an_invalid_request() -> None:
+    with pytest.raises(InvalidRequest):
+        parse_queued_request("{")
+
+
+@pytest.mark.parametrize(
+    ("step", "max_steps", "finished", "expected"),
+    [(0, 100, False, 0), (37, 100, False, 37), (100, 100, False, 99), (40, 100, True, 100), (5, 0, False, 0)],
+)
+def test_percent_complete_reaches_100_only_when_finished(
+    step: int, max_steps: int, finished: bool, expected: int
+) -> None:
+    assert percent_of(step, max_steps, finished) == expected
+
+
+def test_encoded_app_error_survives_the_activity_boundary() -> None:
+    error = InvalidArgument(
+        "Label 'City' at offset 5000 is outside document 'doc02.txt'.",
+        target="doc02.txt",
+        details=[ErrorDetail("InvalidArgument", "offset 5000", "assets.documents[2]")],
+    )
+    # The SDK raises Exception(f"{Reason} \n {Details}") with the host's wrapper around our message.
+    text = f"Activity function 'prepare_training' failed: {encode_error(error)} \n Traceback ..."
+
+    recovered, transient = error_from_failure(text, phase="splitting")
+
+    assert recovered == error.to_dict()
+    assert transient is False
+
+
+def test_storage_error_is_transient_and_unknown_failure_names_the_phase() -> None:
+    _, transient = error_from_failure(encode_error(StorageError("Azurite is down")), phase="training")
+    unknown, unknown_transient = error_from_failure("MemoryError \n details", phase="training")
+
+    assert transient is True
+    assert unknown_transient is True
+    assert unknown["code"] == "InternalServerError"
+    assert "training" in unknown["message"] and "MemoryError" in unknown["message"]
+
+
+def test_job_id_has_azure_shape() -> None:
+    job_id = new_job_id(utc_now())
+    guid, ticks = job_id.split("_")
+
+    assert len(guid) == 36 and ticks.isdigit() and int(ticks) % 864_000_000_000 == 0
