@@ -14,7 +14,9 @@ according to the percentages provided"):
 The stratification is a greedy variant of iterative stratification: documents are shuffled with the
 seed, then ordered by the document frequency of their rarest entity type (rarest first; the shuffle
 breaks ties). Each document goes to the set whose remaining quota for that rarest type is larger,
-within the sets' overall size quotas.
+within the sets' overall size quotas. A repair pass then swaps document pairs between the sets while
+that reduces the number of entity types missing from one side. This is best effort: when the test
+set is tiny and the types many (say 2 test documents for 7 types), full coverage can be impossible.
 """
 
 from __future__ import annotations
@@ -206,7 +208,64 @@ def _stratified_pick(documents: Sequence[DocumentAsset], count: int, rng: random
             room_pick -= 1
         else:
             room_keep -= 1
+    _repair_coverage(categories, doc_freq, picked, order)
     return picked
+
+
+_MAX_SWAP_CANDIDATES = 2000
+
+
+def _repair_coverage(
+    categories: list[set[str]], doc_freq: Counter[str], picked: set[int], order: list[int]
+) -> None:
+    """Swap documents between the sides while that leaves fewer entity types missing from one side.
+
+    The greedy pass occasionally leaves a type that occurs in 2+ documents on one side only (when a
+    document's rarest type decided its side against another type's need). Each swap keeps the set
+    sizes and is taken only if it strictly reduces the number of such gaps, so the loop ends.
+    """
+    picked_count: Counter[str] = Counter(c for i in picked for c in categories[i])
+
+    def gap(category: str, delta_pick: int) -> int:
+        frequency = doc_freq[category]
+        if frequency < 2:
+            return 0
+        count = picked_count[category] + delta_pick
+        return 1 if count == 0 or count == frequency else 0
+
+    def swap_gain(into_pick: int, out_of_pick: int) -> int:
+        delta: Counter[str] = Counter()
+        for category in categories[into_pick]:
+            delta[category] += 1
+        for category in categories[out_of_pick]:
+            delta[category] -= 1
+        return sum(gap(category, 0) - gap(category, change) for category, change in delta.items())
+
+    for _ in range(len(doc_freq) * 2):
+        missing = sorted((c for c in doc_freq if gap(c, 0)), key=lambda c: (doc_freq[c], c))
+        if not missing:
+            return
+        swapped = False
+        for category in missing:
+            lacks_pick = picked_count[category] == 0
+            incoming = [i for i in order if (i in picked) != lacks_pick and category in categories[i]]
+            outgoing = [i for i in order if (i in picked) == lacks_pick][:_MAX_SWAP_CANDIDATES]
+            for first in incoming:
+                for second in outgoing:
+                    into_pick, out_of_pick = (first, second) if lacks_pick else (second, first)
+                    if swap_gain(into_pick, out_of_pick) > 0:
+                        picked.discard(out_of_pick)
+                        picked.add(into_pick)
+                        picked_count.update(categories[into_pick])
+                        picked_count.subtract(categories[out_of_pick])
+                        swapped = True
+                        break
+                if swapped:
+                    break
+            if swapped:
+                break
+        if not swapped:
+            return
 
 
 def _split_warnings(

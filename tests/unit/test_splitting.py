@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Sequence
 
@@ -251,3 +252,26 @@ def test_dev_set_large_fraction_keeps_one_training_document() -> None:
     documents = [doc(f"{n}.txt", ["A"]) for n in range(4)]
     train, dev = carve_dev_set(documents, fraction=0.99, seed=0)
     assert len(train) == 1 and len(dev) == 3
+
+
+def test_random_corpora_cover_every_shared_type_on_both_sides() -> None:
+    for trial in range(60):
+        rng = random.Random(trial)
+        type_count = rng.randint(2, 12)
+        documents = []
+        for number in range(rng.randint(30, 80)):
+            categories = [
+                f"T{min(int(rng.expovariate(0.4)), type_count - 1)}" for _ in range(rng.randint(0, 5))
+            ]
+            documents.append(doc(f"{number}.txt", categories))
+        result = split_documents(documents, EvaluationOptions(), seed=trial)
+        by_location = {d.location: d for d in documents}
+        doc_freq = Counter(c for d in documents for c in {label.category for label in d.labels()})
+        test_types = {label.category for location in result.test for label in by_location[location].labels()}
+        train_types = {
+            label.category for location in result.train for label in by_location[location].labels()
+        }
+        for category, frequency in doc_freq.items():
+            assert category in train_types, (trial, category)
+            if frequency >= 2:
+                assert category in test_types, (trial, category, frequency)
