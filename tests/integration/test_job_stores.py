@@ -85,7 +85,9 @@ def test_full_training_job_round_trips(settings: Settings) -> None:
     original.training_status = SubJobState(JobStatus.RUNNING, 40, start, None)
     original.evaluation_status = SubJobState(JobStatus.NOT_STARTED, 0, None, None)
     original.estimated_end = start + timedelta(minutes=5)
-    original.warnings = [{"code": "Warning", "message": "Entity 'Date' has 3 training examples", "target": "Date"}]
+    original.warnings = [
+        {"code": "Warning", "message": "Entity 'Date' has 3 training examples", "target": "Date"}
+    ]
     original.errors = [{"code": "InvalidDocument", "message": "caf\u00e9 \U0001f600", "details": []}]
     original.phase = "training"
     original.heartbeat = start + timedelta(seconds=30)
@@ -94,7 +96,11 @@ def test_full_training_job_round_trips(settings: Settings) -> None:
     store.create(original)
     read = store.get("proj", "job-1")
     assert read == original
-    assert read.training_status.start == start and read.heartbeat is not None and read.heartbeat.tzinfo is not None
+    assert (
+        read.training_status.start == start
+        and read.heartbeat is not None
+        and read.heartbeat.tzinfo is not None
+    )
 
 
 def test_duplicate_create_is_conflict(settings: Settings) -> None:
@@ -167,7 +173,9 @@ def test_modify_reapplies_change_after_losing_a_race(settings: Settings) -> None
         calls += 1
         if calls == 1:
             # Another writer changes the row between our read and our write.
-            store.modify("proj", "job-1", lambda other: other.warnings.append({"code": "Warning", "message": "w1"}))
+            store.modify(
+                "proj", "job-1", lambda other: other.warnings.append({"code": "Warning", "message": "w1"})
+            )
         job.warnings.append({"code": "Warning", "message": "w2"})
 
     result = store.modify("proj", "job-1", add_warning)
@@ -186,7 +194,9 @@ def test_concurrent_modifies_lose_no_update(settings: Settings) -> None:
     def bump(index: int) -> None:
         barrier.wait()
         try:
-            store.modify("proj", "job-1", lambda job: job.warnings.append({"code": "Warning", "message": str(index)}))
+            store.modify(
+                "proj", "job-1", lambda job: job.warnings.append({"code": "Warning", "message": str(index)})
+            )
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
 
@@ -196,13 +206,18 @@ def test_concurrent_modifies_lose_no_update(settings: Settings) -> None:
     for thread in threads:
         thread.join()
     assert failures == []
-    assert sorted(w["message"] for w in store.get("proj", "job-1").warnings) == [str(i) for i in range(workers)]
+    assert sorted(w["message"] for w in store.get("proj", "job-1").warnings) == [
+        str(i) for i in range(workers)
+    ]
 
 
 def test_huge_warning_list_is_capped_with_a_count(settings: Settings) -> None:
     store = TrainingJobStore(settings)
     job = make_job()
-    job.warnings = [{"code": "Warning", "message": f"label {i} in document doc-{i}.txt is not aligned"} for i in range(5000)]
+    job.warnings = [
+        {"code": "Warning", "message": f"label {i} in document doc-{i}.txt is not aligned"}
+        for i in range(5000)
+    ]
     job.errors = [{"code": "InvalidDocument", "message": "x" * 100_000}]
     store.create(job)
     read = store.get("proj", "job-1")
@@ -234,7 +249,9 @@ def test_list_expired_and_list_stale_scan_all_projects(settings: Settings) -> No
     store.create(make_job("p4", "recent", created=now - timedelta(minutes=1), status=JobStatus.RUNNING))
     # expired-1 is notStarted and last updated 8 days ago: stale as well.
     assert sorted(job.job_id for job in store.list_stale(cutoff)) == [
-        "expired-1", "stale-cancelling", "stale-running",
+        "expired-1",
+        "stale-cancelling",
+        "stale-running",
     ]
 
 
@@ -250,7 +267,9 @@ def test_delete_and_delete_project_jobs(settings: Settings) -> None:
     assert [job.job_id for job in store.list("stays")] == ["j0"]
 
 
-def make_operation(kind: str = "export", job_id: str = "op-1", *, expires_in: timedelta = timedelta(days=7)) -> OperationJobRecord:
+def make_operation(
+    kind: str = "export", job_id: str = "op-1", *, expires_in: timedelta = timedelta(days=7)
+) -> OperationJobRecord:
     now = utc_now()
     return OperationJobRecord(
         kind=kind,
@@ -266,7 +285,9 @@ def make_operation(kind: str = "export", job_id: str = "op-1", *, expires_in: ti
 def test_operation_job_round_trip_modify_and_kinds_are_separate(settings: Settings) -> None:
     store = OperationJobStore(settings)
     original = make_operation()
-    original.result_url = "http://localhost:7071/language/authoring/analyze-text/projects/proj/export/jobs/op-1/result"
+    original.result_url = (
+        "http://localhost:7071/language/authoring/analyze-text/projects/proj/export/jobs/op-1/result"
+    )
     original.warnings = [{"code": "Warning", "message": "w"}]
     store.create(original)
     load = make_operation("load-snapshot")

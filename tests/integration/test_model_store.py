@@ -29,7 +29,9 @@ def make_model(project: str, label: str, **changes: object) -> TrainedModelRecor
         last_training_duration_seconds=123,
         model_expiration_date=date(2025, 10, 28),
         training_config_version="2022-05-01",
-        evaluation_options=EvaluationOptions(kind="percentage", training_split_percentage=70, testing_split_percentage=30),
+        evaluation_options=EvaluationOptions(
+            kind="percentage", training_split_percentage=70, testing_split_percentage=30
+        ),
         model_blob=f"models/{project}/{label}/model.bin",
         evaluation_summary_blob=f"models/{project}/{label}/summary.json",
         evaluation_documents_blob=f"models/{project}/{label}/documents.json",
@@ -54,7 +56,9 @@ def test_round_trip(settings: Settings) -> None:
 def test_retraining_a_label_replaces_the_model(settings: Settings) -> None:
     store = ModelStore(settings)
     store.upsert(make_model("proj", "m1"))
-    store.upsert(make_model("proj", "m1", job_id="job-2", evaluation_options=EvaluationOptions(kind="manual")))
+    store.upsert(
+        make_model("proj", "m1", job_id="job-2", evaluation_options=EvaluationOptions(kind="manual"))
+    )
     read = store.get("proj", "m1")
     assert read.job_id == "job-2" and read.evaluation_options.kind == "manual"
     assert store.count("proj") == 1

@@ -34,7 +34,9 @@ def make_project(name: str, **changes: object) -> ProjectRecord:
     return record
 
 
-def make_job(project: str, job_id: str, status: str, *, expires_in: timedelta = timedelta(days=7)) -> TrainingJobRecord:
+def make_job(
+    project: str, job_id: str, status: str, *, expires_in: timedelta = timedelta(days=7)
+) -> TrainingJobRecord:
     now = utc_now()
     return TrainingJobRecord(
         project_name=project,
@@ -177,8 +179,11 @@ def test_claim_on_missing_project(settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     ("status", "expires_in"),
-    [(JobStatus.SUCCEEDED, timedelta(days=7)), (JobStatus.FAILED, timedelta(days=7)),
-     (JobStatus.RUNNING, timedelta(seconds=-1))],
+    [
+        (JobStatus.SUCCEEDED, timedelta(days=7)),
+        (JobStatus.FAILED, timedelta(days=7)),
+        (JobStatus.RUNNING, timedelta(seconds=-1)),
+    ],
     ids=["succeeded", "failed", "expired"],
 )
 def test_stale_slot_of_finished_or_expired_job_is_taken_over(
