@@ -317,7 +317,7 @@ class TableStore:
             for index, status in enumerate(statuses):
                 parameters[f"s{index}"] = status
                 names.append(f"RuntimeStatus eq @s{index}")
-            clauses.append("(" + " or ".join(names) + ")")
+            clauses.append("( " + " or ".join(names) + " )")
         if clauses:
             entities = self._instances.query_entities(" and ".join(clauses), parameters=parameters)
         else:
