@@ -584,11 +584,14 @@ class DurableEngine:
         inbox = runtime.inbox
         if not inbox:
             return []
-        for index, (_, message) in enumerate(inbox):
-            if message["EventType"] == EventType.EXECUTION_TERMINATED:
-                batch = [inbox[index]]
-                del inbox[index]
-                return batch
+        if runtime.history:
+            # Terminate wins over everything still waiting (before the first episode it rides along
+            # with ExecutionStarted instead).
+            for index, (_, message) in enumerate(inbox):
+                if message["EventType"] == EventType.EXECUTION_TERMINATED:
+                    chosen = [inbox[index]]
+                    del inbox[index]
+                    return chosen
         suspended = runtime.record.runtime_status == SUSPENDED
         batch: list[tuple[str, dict[str, Any]]] = []
         rest: list[tuple[str, dict[str, Any]]] = []
@@ -634,7 +637,7 @@ class DurableEngine:
 
         terminate = next((m for m in messages if m["EventType"] == EventType.EXECUTION_TERMINATED), None)
         if terminate is not None:
-            await self._terminate(runtime, terminate, keys, now)
+            await self._terminate(runtime, terminate, keys, now, started=messages[0] if fresh else None)
             return True
 
         # Drop duplicates: completions for work that is not open (at-least-once re-runs).
@@ -706,26 +709,27 @@ class DurableEngine:
                     continued = True
                     continue_input = action.get("input")
                     break
-                event = self._action_event(runtime, action, next_id, now)
-                if event is None:
+                new_event = self._action_event(runtime, action, next_id, now)
+                if new_event is None:
                     failure = (
-                        f"action type {kind} ({ActionType(kind).name if kind in ActionType._value2member_map_ else '?'})"
-                        " is not supported by the local durable host"
+                        f"action type {kind} is not supported by the local durable host "
+                        "(durable entities and call_http need the real extension)"
                     )
                     break
-                action_events.append(event)
+                action_events.append(new_event)
                 next_id += 1
 
         output_text: str | None = None
         final_status: str | None = None
         if failure is not None:
-            message = f"Orchestrator function '{record.name}' failed: {failure}"
-            output_text = json.dumps(message)
+            failure_message = f"Orchestrator function '{record.name}' failed: {failure}"
+            output_text = json.dumps(failure_message)
             final_status = FAILED
             action_events = []
             closing.append(h.execution_completed(
                 OrchestrationStatus.FAILED, output_text,
-                failure={"ErrorType": "OrchestrationFailureException", "ErrorMessage": message}, timestamp=now,
+                failure={"ErrorType": "OrchestrationFailureException", "ErrorMessage": failure_message},
+                timestamp=now,
             ))
         elif continued:
             final_status = CONTINUED_AS_NEW
@@ -907,18 +911,21 @@ class DurableEngine:
         await self._call(partial(self.store.put_instance, record.copy()))
         runtime.inbox.insert(0, (added[0], started))
 
-    async def _terminate(self, runtime: _Runtime, message: dict[str, Any], keys: list[str], now: datetime) -> None:
+    async def _terminate(
+        self, runtime: _Runtime, message: dict[str, Any], keys: list[str], now: datetime,
+        started: dict[str, Any] | None = None,
+    ) -> None:
         record = runtime.record
         reason = message.get("Input")
         output_text = json.dumps(reason)
         events = [
-            h.orchestrator_started(now), message,
+            h.orchestrator_started(now), *([started] if started else []), message,
             h.execution_completed(OrchestrationStatus.TERMINATED, output_text, timestamp=now),
             h.orchestrator_completed(now),
         ]
         await self._call(partial(
             self.store.write_history, record.instance_id, record.execution_id, len(runtime.history), events,
-            consumed=keys,
+            consumed=keys, truncate=started is not None,
         ))
         runtime.history.extend(events)
         record.output = output_text

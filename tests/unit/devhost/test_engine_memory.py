@@ -251,3 +251,16 @@ def test_replay_cost_of_100_activity_fan_out(harness: Harness) -> None:
     used = engine.stats.episodes - episodes
     assert used <= 101
     print(f"\n100-activity fan-out: {used} episodes, {engine.stats.handler_seconds - seconds:.3f} s handler time")
+
+
+def test_terminate_right_after_start(harness: Harness) -> None:
+    async def go() -> tuple[str, list[str]]:
+        engine = harness.engine
+        instance_id = await engine.start_new("approval", None, "30")
+        await engine.terminate(instance_id, "never mind")
+        record = await engine.wait_for(instance_id, 30)
+        return record.runtime_status, h.describe(await engine.get_history(instance_id))
+
+    status, labels = harness.run(go())
+    assert status == "Terminated"
+    assert "ExecutionTerminated" in labels
