@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from devhost import azurite as azurite_module
@@ -115,8 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_serve(args))
         except KeyboardInterrupt:
             return 130
-        except Exception as exc:  # noqa: BLE001 - a readable one-line failure is the point of a CLI
-            logger.debug("Startup failed", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a readable failure is the point of a CLI
+            from devhost.indexer import AppLoadError
+
+            if isinstance(exc, AppLoadError) and exc.__cause__ is not None:
+                # The user's own import error: show where in their code it happened.
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
+            else:
+                logger.debug("Startup failed", exc_info=True)
             print(f"devhost: {exc}", file=sys.stderr)
             return 1
     return 2

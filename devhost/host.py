@@ -30,6 +30,20 @@ def needs_durable(app: IndexedApp) -> bool:
     )
 
 
+async def _close_durable_client_session() -> None:
+    """Close the durable client's module-global aiohttp session (bound to this loop), if it made one."""
+    try:
+        from azure.durable_functions.models.utils import http_utils
+    except ImportError:
+        return
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            logger.debug("Closing the durable client session failed", exc_info=True)
+
+
 class Host:
     """The local Functions host for one app folder.
 
@@ -139,6 +153,7 @@ class Host:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await _close_durable_client_session()
         if self.invoker is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.invoker.close)
             self.invoker = None
