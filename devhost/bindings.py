@@ -193,7 +193,7 @@ class StorageBindings:
                 table.query_entities(query, parameters=parameters) if query else table.list_entities()
             )
             take = int(binding.take) if getattr(binding, "take", None) else None
-            items = []
+            items: list[dict[str, Any]] = []
             for entity in entities:
                 if take is not None and len(items) >= take:
                     break

@@ -29,10 +29,8 @@ class _ContextFilter(logging.Filter):
 
 
 class _UtcFormatter(logging.Formatter):
-    converter = time.gmtime
-
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        base = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{base}.{int(record.msecs):03d}Z"
 
 

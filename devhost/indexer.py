@@ -149,7 +149,7 @@ def check_function(fn: func.decorators.function_app.Function) -> FunctionInfo:
     Raises:
         FunctionLoadError: naming the function and the problem, worded like the worker.
     """
-    name = fn.get_function_name()
+    name = fn.get_function_name() or fn.get_user_function().__name__
     trigger = fn.get_trigger()
     if trigger is None:
         raise FunctionLoadError(name, "the function has no trigger")

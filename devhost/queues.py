@@ -219,6 +219,6 @@ class _Lease:
                 updated = await self.client.update_message(
                     self.message.id, self.pop_receipt, visibility_timeout=self.seconds
                 )
-                self.pop_receipt = updated.pop_receipt
+                self.pop_receipt = updated.pop_receipt or self.pop_receipt
             except ResourceNotFoundError:
                 return
