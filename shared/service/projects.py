@@ -579,6 +579,11 @@ def _delete_blobs(blobs: BlobStore, names: Iterable[str]) -> None:
             pass
 
 
+def _owned_prefixes(project_name: str) -> tuple[str, ...]:
+    """Every blob prefix holding data of one project (see shared.service.pipeline / training_jobs)."""
+    return (project_prefix(project_name), f"jobs/{project_name}/", f"models/{project_name}/")
+
+
 def _run_deletion(settings: Settings, request: OperationRequest) -> dict[str, Any]:
     name = request.project_name
     blobs = BlobStore(settings)
@@ -590,7 +595,8 @@ def _run_deletion(settings: Settings, request: OperationRequest) -> dict[str, An
         )
         models.delete(name, model.label)
     TrainingJobStore(settings).delete_project_jobs(name)
-    removed = blobs.delete_prefix(project_prefix(name))
+    # Our own blobs, plus the training pipeline's job scratch data and every model version it kept.
+    removed = sum(blobs.delete_prefix(prefix) for prefix in _owned_prefixes(name))
     try:
         ProjectStore(settings).delete(name)
     except ProjectNotFound:

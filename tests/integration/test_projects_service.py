@@ -254,6 +254,8 @@ def test_load_snapshot_restores_the_models_assets(settings: Settings, sample: tu
 def test_delete_removes_project_models_and_blobs(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     import_sample(settings, sample[1])
     _add_model(settings, "m1", sample[1])
+    BlobStore(settings).put_bytes("jobs/orders/job-1/checkpoint.bin", b"scratch")
+    BlobStore(settings).put_bytes("jobs/orders-2/job-2/checkpoint.bin", b"another project's")
     op = projects.start_deletion(settings, "orders")
     job = run(settings, op)
     assert job.status == JobStatus.SUCCEEDED
@@ -263,6 +265,7 @@ def test_delete_removes_project_models_and_blobs(settings: Settings, sample: tup
         projects.get_project(settings, "orders")
     assert ModelStore(settings).list("orders") == []
     assert BlobStore(settings).list_names(projects.project_prefix("orders")) == []
+    assert BlobStore(settings).list_names("jobs/orders") == ["jobs/orders-2/job-2/checkpoint.bin"]
     with pytest.raises(ProjectNotFound):
         projects.start_deletion(settings, "orders")
 
