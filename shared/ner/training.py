@@ -1,0 +1,610 @@
+"""Resumable spaCy NER training, run in-process in chunks.
+
+A training job is a sequence of :func:`train_chunk` calls. Each call restores the full training state
+from a checkpoint (bytes), trains until a step or wall-clock budget is used up (or training ends), and
+returns a new checkpoint. Activities can therefore run under a time limit and a job survives a host
+restart without starting over.
+
+What a checkpoint holds (a msgpack dict, see ``_dump_checkpoint``):
+
+- ``options``: the :class:`TrainingOptions`;
+- ``model``: ``nlp.to_bytes()`` of the current weights (it carries its own ``config.cfg``);
+- ``optimizer``: thinc's Adam state (``mom1``, ``mom2``, ``nr_update``, ``last_seen``, ``averages``).
+  thinc keys it by ``(model.id, param name)``, and model ids change whenever a pipeline is rebuilt, so
+  the keys are stored as (position of the node in a walk over every pipe's model, param name) and
+  mapped back to the new ids on restore. The positions of the optimizer's schedules (learning rate etc.)
+  are restored by stepping a fresh optimizer ``step`` times, as spaCy's loop steps them once per update;
+- data order: ``epoch``, ``batch_index`` within the epoch and ``sizes_used`` (how many values the
+  batch-size schedule had produced when the epoch began). An epoch's order is a shuffle seeded by
+  ``(seed, epoch)`` and its batches are rebuilt with the configured batcher from that position of the
+  size schedule, so a resumed run sees the very same batches;
+- RNG state: python ``random`` and numpy's global state. Each step also reseeds them with
+  ``fix_random_seed(seed + step)`` (dropout masks, the parser's oracle cuts), so a step's randomness
+  does not depend on how the run was split into chunks;
+- ``best_score``, ``best_step``, ``best_model`` (bytes of the best model so far), ``last_score``.
+
+The training data is not stored: every chunk receives the same train/dev DocBins again (a chunk refuses
+to continue if the number of training examples changed).
+
+Exact resumption: two chunks of N steps end exactly where one chunk of 2N steps ends. Measured on a
+tiny corpus (tests/unit/test_training.py, N=6, seed 0): per-step losses and every weight were
+bit-identical (max absolute difference 0.0).
+
+Models built by :func:`best_model_bytes` are plain ``nlp.to_bytes()`` output. :func:`load_model` works in
+a fresh process because those bytes include the pipeline's ``config.cfg`` (with the language and the
+architecture) and the ner component's label set: the config is read out of the bytes, a blank pipeline
+is built from it, then ``nlp.from_bytes`` fills in the vocab, labels and weights.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy
+import srsly
+from spacy.language import Language
+from spacy.tokens import DocBin
+from spacy.training import Example
+from spacy.util import fix_random_seed, load_model_from_config, registry
+from thinc.api import Config, Model, Optimizer
+
+from shared.errors import InvalidArgument, TrainingFailed
+
+logger = logging.getLogger(__name__)
+
+CONFIG_PATH = Path(__file__).with_name("config.cfg")
+CHECKPOINT_FORMAT = "custom-ner-checkpoint/1"
+
+STOP_MAX_STEPS = "max_steps"
+STOP_EARLY = "early_stopping"
+STOP_CANCELLED = "cancelled"
+
+
+@dataclass
+class TrainingOptions:
+    """What a training run needs besides its data.
+
+    Attributes:
+        lang: spaCy language code of the blank pipeline ("en", "de", "xx", ...).
+        labels: Every entity category of the project; all are added to the ner component.
+        max_steps: Total number of updates after which training ends.
+        patience: Stop after this many steps without a better dev score (0 disables early stopping).
+        eval_frequency: Evaluate on the dev set every this many steps.
+        seed: Seed for initialisation, data order, dropout.
+    """
+
+    lang: str
+    labels: list[str]
+    max_steps: int
+    patience: int
+    eval_frequency: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "labels": list(self.labels),
+            "max_steps": self.max_steps,
+            "patience": self.patience,
+            "eval_frequency": self.eval_frequency,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingOptions:
+        return cls(
+            lang=str(data["lang"]),
+            labels=[str(label) for label in data["labels"]],
+            max_steps=int(data["max_steps"]),
+            patience=int(data["patience"]),
+            eval_frequency=int(data["eval_frequency"]),
+            seed=int(data["seed"]),
+        )
+
+    def validate(self) -> None:
+        """Raise InvalidArgument naming the first unusable option."""
+        if not self.labels:
+            raise InvalidArgument("The project has no entity categories to train.", target="labels")
+        if self.max_steps < 1:
+            raise InvalidArgument(f"max_steps must be at least 1, got {self.max_steps}.", target="max_steps")
+        if self.patience < 0:
+            raise InvalidArgument(f"patience must not be negative, got {self.patience}.", target="patience")
+        if self.eval_frequency < 1:
+            raise InvalidArgument(
+                f"eval_frequency must be at least 1, got {self.eval_frequency}.", target="eval_frequency"
+            )
+
+
+@dataclass
+class ChunkResult:
+    """Outcome of one :func:`train_chunk` call.
+
+    Attributes:
+        checkpoint: State to pass to the next chunk (or to :func:`best_model_bytes`).
+        step: Updates done so far over the whole run.
+        loss: Mean ner loss over this chunk's steps (0.0 if the chunk made no step).
+        dev_score: Latest dev ents_f (None before the first evaluation or without dev data).
+        best_score: Best dev ents_f so far.
+        finished: True when training is over (any stop_reason); False when the budget ran out.
+        stop_reason: "max_steps", "early_stopping", "cancelled", or None (budget used up, more to do).
+        losses: Per-step ner losses of this chunk (extra to the contract; used by tests and logs).
+    """
+
+    checkpoint: bytes
+    step: int
+    loss: float
+    dev_score: float | None
+    best_score: float | None
+    finished: bool
+    stop_reason: str | None
+    losses: list[float] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- pipeline
+
+
+@lru_cache(maxsize=1)
+def _config_text() -> str:
+    return CONFIG_PATH.read_text(encoding="utf-8")
+
+
+def _build_nlp(options: TrainingOptions) -> Language:
+    """A blank, uninitialised pipeline from config.cfg with the options' language and seed."""
+    config = Config().from_str(_config_text(), interpolate=False)
+    config["nlp"]["lang"] = options.lang
+    config["system"]["seed"] = options.seed
+    config["training"]["max_steps"] = options.max_steps
+    config["training"]["patience"] = options.patience
+    config["training"]["eval_frequency"] = options.eval_frequency
+    try:
+        return load_model_from_config(config, auto_fill=True, validate=True)
+    except (ImportError, ValueError, KeyError) as exc:
+        raise TrainingFailed(f"Cannot build a spaCy pipeline for language '{options.lang}': {exc}") from exc
+
+
+def load_model(model_bytes: bytes) -> Language:
+    """Rebuild a pipeline from ``nlp.to_bytes()`` output, in any process.
+
+    The bytes carry the pipeline's config (language, architecture) under ``config.cfg``; a blank
+    pipeline is built from it and then filled with the vocab, labels and weights.
+
+    Args:
+        model_bytes: Output of :func:`best_model_bytes` (or any ``nlp.to_bytes()`` of this config).
+
+    Returns:
+        The loaded pipeline, ready for ``nlp.pipe``.
+
+    Raises:
+        TrainingFailed: The bytes are not a serialised spaCy pipeline.
+    """
+    try:
+        msg = srsly.msgpack_loads(model_bytes)
+        config = Config().from_bytes(msg["config.cfg"], interpolate=False)
+    except Exception as exc:  # any decoding failure means the stored model is unusable
+        raise TrainingFailed(f"The stored model is not a serialised spaCy pipeline: {exc}") from exc
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.from_bytes(model_bytes)
+    return nlp
+
+
+def predict_spans(nlp: Language, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+    """Entities found in each text as (start, end, label) python character indices."""
+    return [[(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents] for doc in nlp.pipe(texts)]
+
+
+def _examples(nlp: Language, doc_bins: Sequence[bytes]) -> list[Example]:
+    """Training examples: the DocBins' docs as references, retokenised by ``nlp`` as predictions."""
+    examples: list[Example] = []
+    for data in doc_bins:
+        for reference in DocBin().from_bytes(data).get_docs(nlp.vocab):
+            examples.append(Example(nlp.make_doc(reference.text), reference))
+    return examples
+
+
+def _trainable_pipes(nlp: Language) -> list[tuple[str, Any]]:
+    return [
+        (name, proc)
+        for name, proc in nlp.pipeline
+        if getattr(proc, "is_trainable", False) and getattr(proc, "model", None) not in (True, False, None)
+    ]
+
+
+def _node_ids(nlp: Language) -> list[int]:
+    """Ids of every model node, pipe by pipe, in walk order (stable across rebuilds of one config)."""
+    ids: list[int] = []
+    for _name, proc in nlp.pipeline:
+        model = getattr(proc, "model", None)
+        if isinstance(model, Model):
+            ids.extend(node.id for node in model.walk())
+    return ids
+
+
+# ------------------------------------------------------------------------------------------- schedules
+
+
+class _Counted(Iterator[Any]):
+    """An iterator that counts how many values it has produced (to restore a schedule's position)."""
+
+    def __init__(self, source: Iterator[Any], skip: int = 0) -> None:
+        self._source = source
+        for _ in range(skip):
+            next(self._source)
+        self.count = 0  # values produced after the skipped ones
+
+    def __next__(self) -> Any:
+        value = next(self._source)
+        self.count += 1
+        return value
+
+
+def _schedule(value: Any) -> Iterator[Any]:
+    """A config value that may be a constant, a list, or a registered schedule, as an iterator."""
+    if isinstance(value, dict):
+        value = registry.resolve({"value": value})["value"]
+    if isinstance(value, int | float):
+        return itertools.repeat(value)
+    return iter(value)
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, dict):
+        return registry.resolve({"value": value})["value"]
+    return value
+
+
+def _epoch_batches(
+    training: dict[str, Any], examples: list[Example], seed: int, epoch: int, sizes_used: int
+) -> tuple[list[list[Example]], int]:
+    """The batches of one epoch and the batch-size schedule's position after it.
+
+    The order is a shuffle seeded by (seed, epoch); the batcher is the config's, with its size schedule
+    advanced to ``sizes_used`` values.
+    """
+    order = list(examples)
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    batcher_cfg = dict(training["batcher"])
+    factory = registry.batchers.get(batcher_cfg.pop("@batchers"))
+    sizes = _Counted(_schedule(batcher_cfg.pop("size")), skip=sizes_used)
+    args = {key: _resolve(value) for key, value in batcher_cfg.items()}
+    batcher = factory(size=sizes, **args)
+    batches = [list(batch) for batch in batcher(order)]
+    return batches, sizes_used + sizes.count
+
+
+def _subdivide(batch: list[Example], parts: int) -> Iterable[list[Example]]:
+    """Split a batch for gradient accumulation the way spaCy's loop does (sorted by length)."""
+    ordered = sorted(batch, key=lambda eg: len(eg.predicted))
+    size = len(ordered) // parts
+    start = 0
+    for _ in range(parts):
+        sub = ordered[start : start + size]
+        if sub:
+            yield sub
+        start += len(sub)
+    if ordered[start:]:
+        yield ordered[start:]
+
+
+# ------------------------------------------------------------------------------------------ optimizer
+
+
+def _encode_array(array: Any) -> dict[str, Any]:
+    arr = numpy.ascontiguousarray(array)
+    return {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": arr.tobytes()}
+
+
+def _decode_array(data: dict[str, Any]) -> numpy.ndarray:
+    flat = numpy.frombuffer(data["data"], dtype=numpy.dtype(data["dtype"]))
+    return flat.reshape(data["shape"]).copy()
+
+
+def _optimizer_state(nlp: Language, optimizer: Optimizer) -> dict[str, Any]:
+    """Adam's state keyed by (node position, param name) instead of process-local model ids."""
+    position: dict[int, int] = {}
+    for index, node_id in enumerate(_node_ids(nlp)):
+        position.setdefault(node_id, index)
+    averages = optimizer.averages
+    keys = set(optimizer.mom1) | set(optimizer.mom2) | set(optimizer.nr_update) | set(optimizer.last_seen)
+    if averages is not None:
+        keys |= set(averages)
+    entries = []
+    for key in sorted(keys, key=lambda k: (position.get(k[0], -1), k[1])):
+        node_id, name = key
+        if node_id not in position:
+            raise TrainingFailed(
+                f"Optimizer state refers to a model node ({node_id}, {name}) not in the pipeline."
+            )
+        entries.append(
+            {
+                "node": position[node_id],
+                "name": name,
+                "mom1": _encode_array(optimizer.mom1[key]) if key in optimizer.mom1 else None,
+                "mom2": _encode_array(optimizer.mom2[key]) if key in optimizer.mom2 else None,
+                "nr_update": int(optimizer.nr_update.get(key, 0)),
+                "last_seen": int(optimizer.last_seen.get(key, 0)),
+                "average": _encode_array(averages[key]) if averages is not None and key in averages else None,
+            }
+        )
+    return {"entries": entries}
+
+
+def _restore_optimizer(nlp: Language, state: dict[str, Any], step: int) -> Optimizer:
+    """A fresh optimizer from the config with the saved state mapped onto this pipeline's model ids."""
+    optimizer = nlp.create_optimizer()
+    for _ in range(step):
+        optimizer.step_schedules()
+    ids = _node_ids(nlp)
+    for entry in state["entries"]:
+        key = (ids[entry["node"]], entry["name"])
+        if entry["mom1"] is not None:
+            optimizer.mom1[key] = _decode_array(entry["mom1"])
+        if entry["mom2"] is not None:
+            optimizer.mom2[key] = _decode_array(entry["mom2"])
+        if entry["nr_update"]:
+            optimizer.nr_update[key] = entry["nr_update"]
+        if entry["last_seen"]:
+            optimizer.last_seen[key] = entry["last_seen"]
+        if entry["average"] is not None and optimizer.averages is not None:
+            optimizer.averages[key] = _decode_array(entry["average"])
+    return optimizer
+
+
+# ----------------------------------------------------------------------------------------- checkpoints
+
+
+def _rng_state() -> dict[str, Any]:
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = numpy.random.get_state()
+    return {
+        "python": [version, list(internal), gauss],
+        "numpy": [name, _encode_array(keys), int(pos), int(has_gauss), float(cached)],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    numpy.random.set_state((name, _decode_array(keys), pos, has_gauss, cached))
+
+
+def _dump_checkpoint(state: dict[str, Any]) -> bytes:
+    return srsly.msgpack_dumps(state)
+
+
+def _load_checkpoint(checkpoint: bytes) -> dict[str, Any]:
+    try:
+        state = srsly.msgpack_loads(checkpoint)
+    except Exception as exc:  # a truncated or foreign blob
+        raise TrainingFailed(f"The training checkpoint cannot be read: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingFailed("The training checkpoint has an unknown format.")
+    return state
+
+
+def init_checkpoint(options: TrainingOptions, train_doc_bins: Sequence[bytes]) -> bytes:
+    """Build and initialise the blank pipeline; return the checkpoint of step 0.
+
+    Args:
+        options: Language, labels, limits and seed of the run.
+        train_doc_bins: Serialised DocBins of the training set (used to initialise the model).
+
+    Returns:
+        A checkpoint to pass to :func:`train_chunk`.
+
+    Raises:
+        InvalidArgument: Unusable options or no training example.
+        TrainingFailed: spaCy cannot build a pipeline for the language.
+    """
+    options.validate()
+    fix_random_seed(options.seed)
+    nlp = _build_nlp(options)
+    ner = nlp.get_pipe("ner")
+    for label in options.labels:
+        ner.add_label(label)  # type: ignore[attr-defined]
+    examples = _examples(nlp, train_doc_bins)
+    if not examples:
+        raise InvalidArgument("There are no training documents to train on.", target="train")
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    state: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "options": options.to_dict(),
+        "model": nlp.to_bytes(),
+        "optimizer": _optimizer_state(nlp, optimizer),
+        "step": 0,
+        "epoch": 0,
+        "batch_index": 0,
+        "sizes_used": 0,
+        "num_train_examples": len(examples),
+        "rng": _rng_state(),
+        "best_score": None,
+        "best_step": None,
+        "best_model": None,
+        "last_score": None,
+        "stop_reason": None,
+    }
+    return _dump_checkpoint(state)
+
+
+def best_model_bytes(checkpoint: bytes) -> bytes:
+    """``nlp.to_bytes()`` of the best model so far (the current one if nothing was evaluated yet)."""
+    state = _load_checkpoint(checkpoint)
+    best = state.get("best_model")
+    return bytes(best) if best is not None else bytes(state["model"])
+
+
+def current_model_bytes(checkpoint: bytes) -> bytes:
+    """``nlp.to_bytes()`` of the latest weights in a checkpoint."""
+    return bytes(_load_checkpoint(checkpoint)["model"])
+
+
+def checkpoint_step(checkpoint: bytes) -> int:
+    """Number of updates a checkpoint has done."""
+    return int(_load_checkpoint(checkpoint)["step"])
+
+
+def _evaluate(nlp: Language, optimizer: Optimizer, dev: list[Example]) -> tuple[float, bytes]:
+    """Dev ents_f and the bytes of the evaluated weights (averaged ones if the optimizer keeps averages)."""
+    if optimizer.averages:
+        with nlp.use_params(optimizer.averages):
+            return _score(nlp, dev), nlp.to_bytes()
+    return _score(nlp, dev), nlp.to_bytes()
+
+
+def _score(nlp: Language, dev: list[Example]) -> float:
+    value = nlp.evaluate(dev).get("ents_f")
+    return float(value) if value is not None else 0.0
+
+
+def train_chunk(
+    checkpoint: bytes,
+    train_doc_bins: Sequence[bytes],
+    dev_doc_bins: Sequence[bytes],
+    *,
+    max_seconds: float | None = None,
+    max_steps: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ChunkResult:
+    """Continue training from ``checkpoint`` until a budget is used up or training ends.
+
+    Per step: reseed RNGs with ``seed + step``, take the next batch of the seeded epoch order, update
+    with the config's dropout (and gradient accumulation), apply the optimizer, and every
+    ``eval_frequency`` steps score ents_f on the dev set, keeping the best model. Without dev data,
+    nothing is scored, early stopping is off and the best model is the latest one.
+
+    Args:
+        checkpoint: From :func:`init_checkpoint` or a previous chunk.
+        train_doc_bins: The same training DocBins as before.
+        dev_doc_bins: The dev DocBins (may be empty).
+        max_seconds: Wall-clock budget of this chunk, checked between steps.
+        max_steps: Number of steps this chunk may do (the run's total is ``options.max_steps``).
+        should_stop: Checked between steps; True ends training with stop_reason "cancelled".
+
+    Returns:
+        The new checkpoint and the chunk's progress.
+
+    Raises:
+        TrainingFailed: Unreadable checkpoint, or training data that differ from the run's.
+    """
+    started = time.monotonic()
+    state = _load_checkpoint(checkpoint)
+    options = TrainingOptions.from_dict(state["options"])
+    if state.get("stop_reason"):
+        return _result(state, checkpoint, [])
+
+    nlp = load_model(state["model"])
+    step = int(state["step"])
+    optimizer = _restore_optimizer(nlp, state["optimizer"], step)
+    _set_rng_state(state["rng"])
+    train = _examples(nlp, train_doc_bins)
+    if len(train) != state["num_train_examples"]:
+        raise TrainingFailed(
+            f"The training data changed during the run: {len(train)} examples instead of "
+            f"{state['num_train_examples']}."
+        )
+    dev = _examples(nlp, dev_doc_bins)
+    training = nlp.config.interpolate()["training"]
+    dropouts = _Counted(_schedule(training["dropout"]), skip=step)
+    accumulate = int(training.get("accumulate_gradient", 1) or 1)
+    frozen = list(training.get("frozen_components", []))
+    annotating = list(training.get("annotating_components", []))
+    pipes = [(name, proc) for name, proc in _trainable_pipes(nlp) if name not in frozen]
+
+    epoch = int(state["epoch"])
+    batch_index = int(state["batch_index"])
+    sizes_used = int(state["sizes_used"])
+    batches, sizes_after = _epoch_batches(training, train, options.seed, epoch, sizes_used)
+    best_score: float | None = state["best_score"]
+    best_step: int | None = state["best_step"]
+    best_model: bytes | None = state["best_model"]
+    last_score: float | None = state["last_score"]
+    stop_reason: str | None = None
+    step_losses: list[float] = []
+
+    while True:
+        if step >= options.max_steps:
+            stop_reason = STOP_MAX_STEPS
+            break
+        if should_stop is not None and should_stop():
+            stop_reason = STOP_CANCELLED
+            break
+        if max_steps is not None and len(step_losses) >= max_steps:
+            break
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            break
+        while batch_index >= len(batches):
+            epoch, batch_index, sizes_used = epoch + 1, 0, sizes_after
+            batches, sizes_after = _epoch_batches(training, train, options.seed, epoch, sizes_used)
+        batch = batches[batch_index]
+        batch_index += 1
+
+        fix_random_seed(options.seed + step)
+        dropout = float(next(dropouts))
+        losses: dict[str, float] = {}
+        for sub in _subdivide(batch, accumulate):
+            # sgd=False: gradients only; the optimizer is applied once per step below, like spaCy's loop.
+            nlp.update(sub, drop=dropout, losses=losses, sgd=False, exclude=frozen, annotates=annotating)  # type: ignore[arg-type]
+        for _name, proc in pipes:
+            proc.finish_update(optimizer)
+        optimizer.step_schedules()
+        step += 1
+        step_losses.append(float(losses.get("ner", 0.0)))
+
+        if dev and (step % options.eval_frequency == 0 or step >= options.max_steps):
+            score, weights = _evaluate(nlp, optimizer, dev)
+            last_score = score
+            if best_score is None or score > best_score:
+                best_score, best_step, best_model = score, step, weights
+        if options.patience and best_step is not None and step - best_step >= options.patience:
+            stop_reason = STOP_EARLY
+            break
+
+    state.update(
+        {
+            "model": nlp.to_bytes(),
+            "optimizer": _optimizer_state(nlp, optimizer),
+            "step": step,
+            "epoch": epoch,
+            "batch_index": batch_index,
+            "sizes_used": sizes_used,
+            "rng": _rng_state(),
+            "best_score": best_score,
+            "best_step": best_step,
+            "best_model": best_model,
+            "last_score": last_score,
+            "stop_reason": stop_reason,
+        }
+    )
+    new_checkpoint = _dump_checkpoint(state)
+    logger.info(
+        "Trained %d steps (total %d) in %.1fs; dev score %s, best %s, stop %s",
+        len(step_losses),
+        step,
+        time.monotonic() - started,
+        last_score,
+        best_score,
+        stop_reason,
+    )
+    return _result(state, new_checkpoint, step_losses)
+
+
+def _result(state: dict[str, Any], checkpoint: bytes, step_losses: list[float]) -> ChunkResult:
+    stop_reason = state.get("stop_reason")
+    return ChunkResult(
+        checkpoint=checkpoint,
+        step=int(state["step"]),
+        loss=sum(step_losses) / len(step_losses) if step_losses else 0.0,
+        dev_score=state.get("last_score"),
+        best_score=state.get("best_score"),
+        finished=stop_reason is not None,
+        stop_reason=stop_reason,
+        losses=step_losses,
+    )
