@@ -134,8 +134,9 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
             stack.stop()
 
     def med(side: str, key: str) -> float | None:
-        values = [r["scores"][key] if key.startswith("micro") else r[key]
-                  for r in out["runs"] if r["side"] == side and (r.get("scores") or not key.startswith("micro"))]
+        # failed service runs have no model: they are listed in "runs" but kept out of the medians
+        runs = [r for r in out["runs"] if r["side"] == side and r.get("scores")]
+        values = [r["scores"][key] if key.startswith("micro") else r[key] for r in runs]
         return median(values) if values else None
 
     out["median"] = {

@@ -3,10 +3,11 @@
 For each size a fresh stack (private Azurite + local host) is started, so every process's peak RSS
 (VmHWM) belongs to that size alone. Measured:
   * upload seconds (bench -> Azurite, 8 threads; informational) and ``:import`` seconds (202 -> succeeded);
-  * the training job with a fixed step count (NER_TRAIN_MAX_STEPS=N, early stopping off): time from the
-    first poll that sees trainingStatus running to the first that sees evaluationStatus running
-    (poll interval 0.25 s) divided by N = seconds per step; evaluation = from evaluationStatus running to
-    succeeded; the job's own start/end timestamps (1 s resolution) are recorded as well;
+  * the training job with a fixed step count (NER_TRAIN_MAX_STEPS=N, early stopping off), split into the
+    orchestration's phases (splitting, converting, training, evaluating, registering) by polling its
+    custom status on the host's Durable HTTP API every 0.25 s: seconds per step = training phase / N
+    (it includes the chunks' checkpoint save/load), evaluation = the evaluating phase; the job's own
+    start/end timestamps (1 s resolution) are recorded as well;
   * peak memory: VmHWM of the host process and of each child (activity workers), and the peak of the
     tree's summed VmRSS sampled every 0.5 s, read from /proc/<pid>/status.
 Targets: memory at 16,000 documents <= 1.5x memory at 1,000; times roughly linear in documents.
@@ -26,6 +27,7 @@ from bench.common import (
     MemorySampler,
     ServiceClient,
     Stack,
+    durable_status_url,
     job_phase_seconds,
     machine_info,
     ratio,
@@ -39,7 +41,8 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
     container = f"syn{documents}"
     project_name = f"syn{documents}"
     t0 = time.perf_counter()
-    project, files = generate_project(documents, seed=args.seed, project_name=project_name, container=container)
+    project, files = generate_project(documents, seed=args.seed, project_name=project_name, container=container,
+                                      generator=args.generator)
     generate_seconds = time.perf_counter() - t0
     overrides = {"NER_TRAIN_MAX_STEPS": str(args.steps), "NER_TRAIN_PATIENCE": str(args.steps * 10 + 1000),
                  "NER_TRAIN_EVAL_FREQUENCY": str(args.eval_frequency)}
@@ -54,7 +57,7 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
             out["import_seconds"], _ = client.import_project(project_name, project)
             t_train = time.perf_counter()
             latency, job_url = client.start_training(project_name, "bench", {"kind": "manual"})
-            timeline = JobTimeline(t_train)
+            timeline = JobTimeline(t_train, durable_status_url(stack.endpoint, job_url), client.session)
             job = client.wait(job_url, timeout=args.timeout, on_poll=timeline.observe)
             out["job_wall_seconds"] = time.perf_counter() - t_train
         out["train_202_seconds"] = latency
@@ -62,13 +65,13 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
         out["errors"] = job.get("errors")
         out["first_seen"] = timeline.seen
         out["job_phases"] = job_phase_seconds(job)
-        seen = timeline.seen
-        if "training:running" in seen and "evaluation:running" in seen:
-            out["before_training_seconds"] = seen["training:running"]
-            out["training_seconds"] = seen["evaluation:running"] - seen["training:running"]
-            out["seconds_per_step"] = out["training_seconds"] / args.steps
-        if "evaluation:running" in seen and "job:succeeded" in seen:
-            out["evaluation_seconds"] = seen["job:succeeded"] - seen["evaluation:running"]
+        out["phase_seconds"] = phases = timeline.phase_seconds()
+        out["last_custom_status"] = timeline.last_custom_status
+        if "training" in phases:
+            out["training_seconds"] = phases["training"]
+            out["seconds_per_step"] = phases["training"] / args.steps
+        if "evaluating" in phases:
+            out["evaluation_seconds"] = phases["evaluating"]
         out["memory"] = sampler.report()
     mem = out["memory"]
     print(f"  {documents:>6} docs: upload {out['upload_seconds']:.1f}s import {out['import_seconds']:.1f}s "
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--eval-frequency", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--generator", choices=["samples", "bench"], default="samples",
+                        help="samples/generate.py (default) or bench/synthetic.py's own templates")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=7200)
     parser.add_argument("--quick", action="store_true", help="sizes 1000 and 4000, 40 steps")

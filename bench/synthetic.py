@@ -1,9 +1,14 @@
 """Deterministic synthetic Custom NER projects of any size, for the scaling benchmark.
 
-Document ``i`` depends only on (seed, i), so the 1,000-document project is a prefix of the 16,000 one.
-Each document is a short business note (a few hundred characters) built from templates with five entity
-types (Person, Organization, City, Date, Amount); one document in 50 carries an emoji outside the BMP so
-UTF-16 offsets differ from Python indices there. Every 5th document is in the Test set (manual split).
+Two generators, both deterministic, and in both the 1,000-document project is a prefix of the 16,000 one:
+
+* ``samples`` (default): the project's own sample generator, ``samples/generate.py``, with
+  ``documents=N`` (purchase orders: CRLF documents, emoji outside the BMP, headers outside the labelled
+  region; 5 entity types; every 10th document Test). Documents without a ``dataset`` are set to Train so
+  the project can be trained with a manual split.
+* ``bench``: short business notes from this module's templates (Person, Organization, City, Date,
+  Amount; one document in 50 with an emoji; every 5th document Test); document ``i`` depends only on
+  (seed, i).
 
 Usage:
   ``.venv/bin/python -m bench.synthetic --documents 1000 --out /tmp/syn1000``   (a dataset folder)
@@ -91,9 +96,23 @@ def generate_document(index: int, seed: int = 0) -> tuple[str, list[dict[str, An
 
 
 def generate_project(
-    documents: int, *, seed: int = 0, project_name: str = "synthetic", container: str = "synthetic"
+    documents: int,
+    *,
+    seed: int = 0,
+    project_name: str = "synthetic",
+    container: str = "synthetic",
+    generator: str = "samples",
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
     """(Azure project file, {location: UTF-8 bytes}) for ``documents`` synthetic documents."""
+    if generator == "samples":
+        from samples.generate import generate_sample_project
+
+        project, files = generate_sample_project(
+            project_name=project_name, container=container, documents=documents, seed=seed
+        )
+        for doc in project["assets"]["documents"]:
+            doc.setdefault("dataset", "Train")
+        return project, files
     files: dict[str, bytes] = {}
     assets = []
     for index in range(documents):
@@ -139,13 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--generator", choices=["samples", "bench"], default="samples")
     parser.add_argument("--out", type=Path, help="write a dataset folder (documents + project.json)")
     parser.add_argument("--connection", help="storage connection string: upload the documents to --container")
     parser.add_argument("--container", default="synthetic")
     parser.add_argument("--project-name", default="synthetic")
     args = parser.parse_args(argv)
     project, files = generate_project(args.documents, seed=args.seed, project_name=args.project_name,
-                                      container=args.container)
+                                      container=args.container, generator=args.generator)
     if args.out:
         write_folder(args.out, project, files)
         print(f"wrote {len(files)} documents and project.json to {args.out}")
