@@ -3,9 +3,13 @@
 1. ``:train`` -> 202 latency: ``--train-requests`` jobs are started one after the other (each is
    cancelled and waited for before the next, since a project has one training slot).
 2. Status latency while training: 32 concurrent pollers (``--pollers``), each issuing
-   ``--requests`` sequential ``GET .../train/jobs/{id}`` calls while a job is in training
-   (NER_TRAIN_MAX_STEPS and patience set high so it keeps training); p50/p90/p99/max.
-3. The same status load once no job is running (idle baseline), so the cost of training next to the
+   ``--requests`` ``GET .../train/jobs/{id}`` calls while a job is in training (NER_TRAIN_MAX_STEPS and
+   patience set high so it keeps training); p50/p90/p99/max. Two load shapes:
+   * paced: each poller sends one request every ``--interval`` seconds (default 1 s, fixed-rate, the
+     pollers' start times staggered evenly over one interval), like 32 clients watching jobs;
+   * saturated: each poller sends its next request as soon as the previous answer arrives (closed
+     loop), which measures throughput; its latency is mostly queueing (32 x the service time).
+3. The same status loads once no job is running (idle baseline), so the cost of training next to the
    HTTP server shows.
 
 The client (aiohttp, one event loop) runs on the same machine as the host, so its own CPU use is
@@ -40,14 +44,20 @@ from bench.common import (
 )
 
 
-async def _poll_load(url: str, pollers: int, requests_each: int) -> dict[str, Any]:
+async def _poll_load(url: str, pollers: int, requests_each: int, interval: float = 0.0) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    start = time.perf_counter()
 
-    async def poller(session: aiohttp.ClientSession) -> None:
-        for _ in range(requests_each):
+    async def poller(session: aiohttp.ClientSession, index: int) -> None:
+        offset = interval * index / pollers
+        for k in range(requests_each):
+            if interval > 0:  # fixed-rate schedule: a slow answer does not lower the offered load
+                delay = start + offset + k * interval - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             t0 = time.perf_counter()
             try:
                 async with session.get(url) as response:
@@ -65,11 +75,12 @@ async def _poll_load(url: str, pollers: int, requests_each: int) -> dict[str, An
     headers = {"Ocp-Apim-Subscription-Key": BENCH_KEY}
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        await asyncio.gather(*(poller(session) for _ in range(pollers)))
+        await asyncio.gather(*(poller(session, i) for i in range(pollers)))
     elapsed = time.perf_counter() - t0
     ms = [v * 1000 for v in latencies]
     return {
         "pollers": pollers,
+        "interval_seconds": interval,
         "requests": len(latencies),
         "errors": errors,
         "seconds": elapsed,
@@ -111,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-file", type=Path)
     parser.add_argument("--pollers", type=int, default=32)
     parser.add_argument("--requests", type=int, default=50, help="sequential requests per poller")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between a paced poller's requests")
     parser.add_argument("--train-requests", type=int, default=5, help=":train calls to time")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="15 requests per poller, 3 :train calls")
@@ -139,25 +151,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  :train -> 202 in {latency * 1000:.1f} ms")
             if i == 0:
                 to_training = wait_until_training(client, job_url)
-                before = training_status(client, job_url)
-                load = asyncio.run(_poll_load(job_url, args.pollers, args.requests))
-                load["job_status_before"], load["job_status_after"] = before, training_status(client, job_url)
-                load["seconds_to_training"] = to_training
-                load_runs.append(load)
-                print(f"  status under training ({before} -> {load['job_status_after']}): "
-                      f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
-                      f"{load['requests']} requests, errors {load['errors']}")
+                for shape, interval in (("paced", args.interval), ("saturated", 0.0)):
+                    before = training_status(client, job_url)
+                    load = asyncio.run(_poll_load(job_url, args.pollers, args.requests, interval))
+                    load["job_status_before"], load["job_status_after"] = before, training_status(client, job_url)
+                    load["seconds_to_training"] = to_training
+                    load["shape"] = shape
+                    load_runs.append(load)
+                    print(f"  status under training, {shape} ({before} -> {load['job_status_after']}): "
+                          f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
+                          f"{load['requests']} requests, {load['throughput_rps']:.0f}/s, errors {load['errors']}")
             final = cancel_and_wait(client, job_url)
             if final.get("status") != "cancelled":
                 print(f"  warning: job ended {final.get('status')} instead of cancelled")
-        idle = asyncio.run(_poll_load(job_url, args.pollers, args.requests))
-        idle["job_status"] = training_status(client, job_url)
-        print(f"  status idle: p50 {idle['p50_ms']:.1f} ms, p99 {idle['p99_ms']:.1f} ms, max {idle['max_ms']:.1f} ms")
+        idle_runs = []
+        for shape, interval in (("paced", args.interval), ("saturated", 0.0)):
+            idle = asyncio.run(_poll_load(job_url, args.pollers, args.requests, interval))
+            idle["job_status"] = training_status(client, job_url)
+            idle["shape"] = shape
+            idle_runs.append(idle)
+            print(f"  status idle, {shape}: p50 {idle['p50_ms']:.1f} ms, p99 {idle['p99_ms']:.1f} ms, "
+                  f"max {idle['max_ms']:.1f} ms, {idle['throughput_rps']:.0f}/s")
 
     out["train_202_ms"] = {"values": train_latencies, "median": median(train_latencies),
                            "max": max(train_latencies) if train_latencies else None}
-    out["status_under_training"] = load_runs[0] if load_runs else None
-    out["status_idle"] = idle
+    out["status_under_training"] = {run["shape"]: run for run in load_runs}
+    out["status_idle"] = {run["shape"]: run for run in idle_runs}
     write_result("api_latency", out)
     return 0
 
