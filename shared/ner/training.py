@@ -27,8 +27,14 @@ The training data is not stored: every chunk receives the same train/dev DocBins
 to continue if the number of training examples changed).
 
 Exact resumption: two chunks of N steps end exactly where one chunk of 2N steps ends. Measured on a
-tiny corpus (tests/unit/test_training.py, N=6, seed 0): per-step losses and every weight were
-bit-identical (max absolute difference 0.0).
+tiny corpus (tests/unit/test_training.py: 12 docs of ~25 words, N=6, seed 0, the split falling mid-epoch
+after an epoch boundary): per-step losses and every weight were bit-identical (max absolute difference
+0.0; even the serialised models were byte-equal). Not stored: RAdam's step-size cache (only used if the
+config switches to RAdam; it is recomputed on demand, so the values are the same).
+
+Cost (spaCy 3.8, 2 shared cores): ~17 ms per step on 6 docs of ~7 words, ~23 ms on 12 docs of ~25
+words; each chunk adds ~0.25 s to restore and write a checkpoint. A checkpoint of the default config is
+~25 MB (current weights ~6 MB, best weights ~6 MB, Adam moments ~12 MB).
 
 Models built by :func:`best_model_bytes` are plain ``nlp.to_bytes()`` output. :func:`load_model` works in
 a fresh process because those bytes include the pipeline's ``config.cfg`` (with the language and the
