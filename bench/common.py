@@ -313,14 +313,16 @@ def run_spacy_cli(
     seed: int,
     workdir: Path,
     max_steps: int | None = None,
+    budget_covers_prep: bool = False,
 ) -> dict[str, Any]:
     """What a user would do by hand: ``spacy init config`` + ``spacy train`` + score on the test documents.
 
-    "Same wall-clock budget" for the CLI: the ``spacy train`` process (its own start-up, corpus loading,
-    initialisation and training) gets ``budget_seconds`` of wall clock from its start. If it has not
-    finished by then (the default config's max_steps 20000 or its early stopping, patience 1600), it
-    gets SIGINT, on which spaCy writes model-last; we score model-best, the checkpoint spaCy itself
-    selects (model-last if no evaluation happened yet). ``max_steps`` overrides the config's step cap.
+    Wall-clock cap: the ``spacy train`` process (its own start-up, corpus loading, initialisation and
+    training) gets ``budget_seconds`` of wall clock from its start (with ``budget_covers_prep``, minus
+    the time already spent on the DocBins and ``spacy init config``). If it has not finished by then (the
+    default config's max_steps 20000 or its early stopping, patience 1600), it gets SIGINT, on which
+    spaCy writes model-last; we score model-best, the checkpoint spaCy itself selects (model-last if no
+    evaluation happened yet). ``max_steps`` overrides the config's step cap. Scoring is not capped.
     """
     import spacy
 
@@ -338,6 +340,7 @@ def run_spacy_cli(
         check=True, capture_output=True, cwd=workdir,
     )
     prep_seconds = time.perf_counter() - t0
+    train_cap = max(1.0, budget_seconds - prep_seconds) if budget_covers_prep else budget_seconds
     command = [
         sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "output"),
         "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
@@ -354,7 +357,7 @@ def run_spacy_cli(
         )
         interrupted = False
         try:
-            proc.wait(timeout=budget_seconds)
+            proc.wait(timeout=train_cap)
         except subprocess.TimeoutExpired:
             interrupted = True
             os.killpg(proc.pid, signal.SIGINT)  # spaCy's finally-block saves model-last
@@ -387,6 +390,7 @@ def run_spacy_cli(
         "test_docs": len(test),
         "label_warnings": train_warn + dev_warn,
         "returncode": proc.returncode,
+        "train_cap_seconds": train_cap,
         "interrupted_at_budget": interrupted,
         "last_evaluated_step": steps[-1] if steps else 0,  # spaCy logs a row per evaluation only
         "model_used": model_dir.name if model_dir.exists() else None,
