@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-file", type=Path)
     parser.add_argument("--pollers", type=int, default=32)
     parser.add_argument("--requests", type=int, default=50, help="sequential requests per poller")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between a paced poller's requests")
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between a paced poller's requests"
+    )
     parser.add_argument("--train-requests", type=int, default=5, help=":train calls to time")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="15 requests per poller, 3 :train calls")
@@ -133,8 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     ds = load_dataset(args.folder, args.project_file)
     train, test, split_desc = choose_split(ds, "auto", 0)
     overrides = {"NER_TRAIN_MAX_STEPS": "1000000", "NER_TRAIN_PATIENCE": "1000000"}
-    out: dict[str, Any] = {"benchmark": "api_latency", "machine": machine_info(), "args": vars(args),
-                           "dataset": ds.name, "service_settings_overrides": overrides}
+    out: dict[str, Any] = {
+        "benchmark": "api_latency",
+        "machine": machine_info(),
+        "args": vars(args),
+        "dataset": ds.name,
+        "service_settings_overrides": overrides,
+    }
     with Stack(overrides, workers=args.workers, log_name="latency") as stack:
         client = ServiceClient(stack.endpoint)
         container = f"bench-{uuid.uuid4().hex[:10]}"
@@ -154,13 +161,18 @@ def main(argv: list[str] | None = None) -> int:
                 for shape, interval in (("paced", args.interval), ("saturated", 0.0)):
                     before = training_status(client, job_url)
                     load = asyncio.run(_poll_load(job_url, args.pollers, args.requests, interval))
-                    load["job_status_before"], load["job_status_after"] = before, training_status(client, job_url)
+                    load["job_status_before"], load["job_status_after"] = (
+                        before,
+                        training_status(client, job_url),
+                    )
                     load["seconds_to_training"] = to_training
                     load["shape"] = shape
                     load_runs.append(load)
-                    print(f"  status under training, {shape} ({before} -> {load['job_status_after']}): "
-                          f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
-                          f"{load['requests']} requests, {load['throughput_rps']:.0f}/s, errors {load['errors']}")
+                    print(
+                        f"  status under training, {shape} ({before} -> {load['job_status_after']}): "
+                        f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
+                        f"{load['requests']} requests, {load['throughput_rps']:.0f}/s, errors {load['errors']}"
+                    )
             final = cancel_and_wait(client, job_url)
             if final.get("status") != "cancelled":
                 print(f"  warning: job ended {final.get('status')} instead of cancelled")
@@ -170,11 +182,16 @@ def main(argv: list[str] | None = None) -> int:
             idle["job_status"] = training_status(client, job_url)
             idle["shape"] = shape
             idle_runs.append(idle)
-            print(f"  status idle, {shape}: p50 {idle['p50_ms']:.1f} ms, p99 {idle['p99_ms']:.1f} ms, "
-                  f"max {idle['max_ms']:.1f} ms, {idle['throughput_rps']:.0f}/s")
+            print(
+                f"  status idle, {shape}: p50 {idle['p50_ms']:.1f} ms, p99 {idle['p99_ms']:.1f} ms, "
+                f"max {idle['max_ms']:.1f} ms, {idle['throughput_rps']:.0f}/s"
+            )
 
-    out["train_202_ms"] = {"values": train_latencies, "median": median(train_latencies),
-                           "max": max(train_latencies) if train_latencies else None}
+    out["train_202_ms"] = {
+        "values": train_latencies,
+        "median": median(train_latencies),
+        "max": max(train_latencies) if train_latencies else None,
+    }
     out["status_under_training"] = {run["shape"]: run for run in load_runs}
     out["status_idle"] = {run["shape"]: run for run in idle_runs}
     write_result("api_latency", out)

@@ -156,7 +156,9 @@ def find_project_file(folder: Path) -> Path:
         except (ValueError, OSError):
             continue
     if len(candidates) != 1:
-        raise SystemExit(f"{folder}: expected one project file, found {[p.name for p in candidates]}; pass --project-file")
+        raise SystemExit(
+            f"{folder}: expected one project file, found {[p.name for p in candidates]}; pass --project-file"
+        )
     return candidates[0]
 
 
@@ -262,7 +264,9 @@ def score_predictions(
         for region, spans in zip(regions, predictions, strict=True):
             expected = [Entity(cat, *region.to_utf16_entity(s, e)) for s, e, cat in region.spans]
             predicted = [Entity(cat, *region.to_utf16_entity(s, e)) for s, e, cat in spans]
-            evaluated.append(RegionEvaluation(region.region_offset, region.region_length, expected, predicted))
+            evaluated.append(
+                RegionEvaluation(region.region_offset, region.region_length, expected, predicted)
+            )
         counts.add(DocumentEvaluation(loc, asset.language, evaluated))
     return summarize(counts, EvaluationOptions(kind="manual"))
 
@@ -335,16 +339,41 @@ def run_spacy_cli(
     (workdir / "dev.spacy").write_bytes(dev_bin)
     config = workdir / "config.cfg"
     subprocess.run(
-        [sys.executable, "-m", "spacy", "init", "config", str(config), "--lang", ds.lang,
-         "--pipeline", "ner", "--optimize", "efficiency", "--force"],
-        check=True, capture_output=True, cwd=workdir,
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "init",
+            "config",
+            str(config),
+            "--lang",
+            ds.lang,
+            "--pipeline",
+            "ner",
+            "--optimize",
+            "efficiency",
+            "--force",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=workdir,
     )
     prep_seconds = time.perf_counter() - t0
     train_cap = max(1.0, budget_seconds - prep_seconds) if budget_covers_prep else budget_seconds
     command = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(workdir / "output"),
-        "--paths.train", str(workdir / "train.spacy"), "--paths.dev", str(workdir / "dev.spacy"),
-        "--system.seed", str(seed),
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(config),
+        "--output",
+        str(workdir / "output"),
+        "--paths.train",
+        str(workdir / "train.spacy"),
+        "--paths.dev",
+        str(workdir / "dev.spacy"),
+        "--system.seed",
+        str(seed),
     ]
     if max_steps is not None:
         command += ["--training.max_steps", str(max_steps)]
@@ -405,7 +434,9 @@ def run_spacy_cli(
 # --------------------------------------------------------------------------- direct in-process run
 
 
-def direct_training_options(ds: Dataset, *, max_steps: int, patience: int, eval_frequency: int, seed: int) -> Any:
+def direct_training_options(
+    ds: Dataset, *, max_steps: int, patience: int, eval_frequency: int, seed: int
+) -> Any:
     from shared.ner.training import TrainingOptions
 
     return TrainingOptions(
@@ -437,7 +468,9 @@ def run_direct(
     rest, dev = dev_carve(ds, train, seed)
     train_bin, _ = doc_bin(ds, rest)
     dev_bin, _ = doc_bin(ds, dev)
-    options = direct_training_options(ds, max_steps=max_steps, patience=patience, eval_frequency=eval_frequency, seed=seed)
+    options = direct_training_options(
+        ds, max_steps=max_steps, patience=patience, eval_frequency=eval_frequency, seed=seed
+    )
     checkpoint = init_checkpoint(options, [train_bin])
     t1 = time.perf_counter()
     result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=max_seconds, max_steps=max_steps)
@@ -469,12 +502,18 @@ def probe_steps_per_second(
     rest, dev = dev_carve(ds, train, seed)
     train_bin, _ = doc_bin(ds, rest)
     dev_bin, _ = doc_bin(ds, dev)
-    options = direct_training_options(ds, max_steps=10**7, patience=10**7, eval_frequency=eval_frequency, seed=seed)
+    options = direct_training_options(
+        ds, max_steps=10**7, patience=10**7, eval_frequency=eval_frequency, seed=seed
+    )
     checkpoint = init_checkpoint(options, [train_bin])
     t0 = time.perf_counter()
     result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=seconds)
     elapsed = time.perf_counter() - t0
-    return {"steps": result.step, "seconds": elapsed, "steps_per_second": result.step / elapsed if elapsed else 0.0}
+    return {
+        "steps": result.step,
+        "seconds": elapsed,
+        "steps_per_second": result.step / elapsed if elapsed else 0.0,
+    }
 
 
 # --------------------------------------------------------------------------- process memory
@@ -544,7 +583,9 @@ class MemorySampler:
             if not mem:
                 continue
             total += mem.get("VmRSS", 0)
-            entry = self.per_process.setdefault(pid, {"cmd": proc_cmdline(pid)[:160], "VmHWM": 0, "VmRSS_max": 0})
+            entry = self.per_process.setdefault(
+                pid, {"cmd": proc_cmdline(pid)[:160], "VmHWM": 0, "VmRSS_max": 0}
+            )
             entry["VmHWM"] = max(entry["VmHWM"], mem.get("VmHWM", 0))
             entry["VmRSS_max"] = max(entry["VmRSS_max"], mem.get("VmRSS", 0))
         self.peak_total_rss_kib = max(self.peak_total_rss_kib, total)
@@ -589,7 +630,9 @@ class Stack:
     """A private Azurite (free ports, random key) plus ``python -m devhost start`` on a free port, both
     started and stopped by the benchmark, so nothing shares state with anybody's running service."""
 
-    def __init__(self, settings: dict[str, str] | None = None, *, workers: int = 2, log_name: str = "host") -> None:
+    def __init__(
+        self, settings: dict[str, str] | None = None, *, workers: int = 2, log_name: str = "host"
+    ) -> None:
         self.extra_settings = dict(settings or {})
         self.workers = workers
         self.log_path = RESULTS / "logs" / f"{log_name}-{uuid.uuid4().hex[:6]}.log"
@@ -622,8 +665,17 @@ class Stack:
         env.update(self.extra_settings)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "devhost", "start", "--app-dir", str(ROOT), "--port", str(self.port),
-            "--no-azurite", "--workers", str(self.workers),
+            sys.executable,
+            "-m",
+            "devhost",
+            "start",
+            "--app-dir",
+            str(ROOT),
+            "--port",
+            str(self.port),
+            "--no-azurite",
+            "--workers",
+            str(self.workers),
         ]
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -643,8 +695,12 @@ class Stack:
                 self.stop()
                 raise RuntimeError(f"local host exited with {self.process.returncode}; see {self.log_path}")
             try:
-                r = requests.get(url, params={"api-version": API_VERSION},
-                                 headers={"Ocp-Apim-Subscription-Key": BENCH_KEY}, timeout=5)
+                r = requests.get(
+                    url,
+                    params={"api-version": API_VERSION},
+                    headers={"Ocp-Apim-Subscription-Key": BENCH_KEY},
+                    timeout=5,
+                )
                 if r.status_code == 200:
                     return
             except requests.RequestException:
@@ -693,13 +749,22 @@ class ServiceClient:
 
     def _check(self, response: Any, expected: int) -> Any:
         if response.status_code != expected:
-            raise RuntimeError(f"{response.request.method} {response.url}: HTTP {response.status_code} {response.text[:500]}")
+            raise RuntimeError(
+                f"{response.request.method} {response.url}: HTTP {response.status_code} {response.text[:500]}"
+            )
         return response
 
-    def import_project(self, project: str, body: dict[str, Any], timeout: float = 3600) -> tuple[float, dict[str, Any]]:
+    def import_project(
+        self, project: str, body: dict[str, Any], timeout: float = 3600
+    ) -> tuple[float, dict[str, Any]]:
         """POST :import and poll the operation to the end; returns (seconds, final job body)."""
         t0 = time.perf_counter()
-        r = self._check(self.session.post(f"{self.project_url(project)}/:import", params=self.params, json=body, timeout=600), 202)
+        r = self._check(
+            self.session.post(
+                f"{self.project_url(project)}/:import", params=self.params, json=body, timeout=600
+            ),
+            202,
+        )
         job = self.wait(r.headers["operation-location"], timeout=timeout)
         elapsed = time.perf_counter() - t0
         if job.get("status") != "succeeded":
@@ -710,7 +775,9 @@ class ServiceClient:
         """POST :train; returns (seconds to the 202, operation-location)."""
         body = {"modelLabel": label, "trainingConfigVersion": "latest", "evaluationOptions": evaluation}
         t0 = time.perf_counter()
-        r = self.session.post(f"{self.project_url(project)}/:train", params=self.params, json=body, timeout=120)
+        r = self.session.post(
+            f"{self.project_url(project)}/:train", params=self.params, json=body, timeout=120
+        )
         latency = time.perf_counter() - t0
         self._check(r, 202)
         return latency, r.headers["operation-location"]
@@ -756,7 +823,9 @@ class ServiceClient:
         return items
 
 
-def upload_documents(connection: str, container: str, documents: dict[str, bytes], concurrency: int = 8) -> float:
+def upload_documents(
+    connection: str, container: str, documents: dict[str, bytes], concurrency: int = 8
+) -> float:
     """Create ``container`` (if needed) and upload every document; returns seconds."""
     from azure.core.exceptions import ResourceExistsError
     from azure.storage.blob import BlobServiceClient
@@ -804,7 +873,9 @@ class JobTimeline:
             except Exception:  # noqa: BLE001 - phase tracking is best effort; the job poll is what counts
                 pass
         for key in keys:
-            self.seen.setdefault(key, time.perf_counter() - self.t_start if key.startswith("phase:") else t - self.t_start)
+            self.seen.setdefault(
+                key, time.perf_counter() - self.t_start if key.startswith("phase:") else t - self.t_start
+            )
 
     def phase_seconds(self) -> dict[str, float]:
         """Duration of each orchestration phase, from first sighting to the next phase's first sighting."""
@@ -834,7 +905,10 @@ def job_phase_seconds(job: dict[str, Any]) -> dict[str, float | None]:
         sub = result.get(name) or {}
         start, end = parse_datetime(sub.get("startDateTime")), parse_datetime(sub.get("endDateTime"))
         out[name] = (end - start).total_seconds() if start and end else None
-    created, updated = parse_datetime(job.get("createdDateTime")), parse_datetime(job.get("lastUpdatedDateTime"))
+    created, updated = (
+        parse_datetime(job.get("createdDateTime")),
+        parse_datetime(job.get("lastUpdatedDateTime")),
+    )
     out["created_to_last_update"] = (updated - created).total_seconds() if created and updated else None
     return out
 
@@ -846,7 +920,9 @@ def service_train_and_evaluate(
     With ``phases`` every poll also reads the orchestration's custom status (one more loopback GET)."""
     t0 = time.perf_counter()
     latency, job_url = client.start_training(project, label, {"kind": "manual"})
-    timeline = JobTimeline(t0, durable_status_url(client.endpoint, job_url) if phases else None, client.session)
+    timeline = JobTimeline(
+        t0, durable_status_url(client.endpoint, job_url) if phases else None, client.session
+    )
     job = client.wait(job_url, timeout=timeout, on_poll=timeline.observe)
     wall = time.perf_counter() - t0
     out: dict[str, Any] = {

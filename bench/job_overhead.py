@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=DATA_ROOT / "wnut17")
     parser.add_argument("--project-file", type=Path)
     parser.add_argument("--steps", type=int, help="training steps on both sides (default: calibrated)")
-    parser.add_argument("--train-seconds", type=float, default=150.0, help="target training time when calibrating")
+    parser.add_argument(
+        "--train-seconds", type=float, default=150.0, help="target training time when calibrating"
+    )
     parser.add_argument("--probe-seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -68,26 +70,40 @@ def main(argv: list[str] | None = None) -> int:
     probe = None
     steps = args.steps
     if steps is None:
-        probe = probe_steps_per_second(ds, train, seconds=args.probe_seconds, eval_frequency=eval_frequency,
-                                       seed=args.seed)
+        probe = probe_steps_per_second(
+            ds, train, seconds=args.probe_seconds, eval_frequency=eval_frequency, seed=args.seed
+        )
         steps = max(eval_frequency, int(probe["steps_per_second"] * args.train_seconds))
     patience = steps + eval_frequency + 1  # never stop early: both sides run exactly `steps` steps
-    overrides = {"NER_TRAIN_MAX_STEPS": str(steps), "NER_TRAIN_PATIENCE": str(patience),
-                 "NER_TRAIN_EVAL_FREQUENCY": str(eval_frequency)}
+    overrides = {
+        "NER_TRAIN_MAX_STEPS": str(steps),
+        "NER_TRAIN_PATIENCE": str(patience),
+        "NER_TRAIN_EVAL_FREQUENCY": str(eval_frequency),
+    }
     if args.chunk_seconds:
         overrides["NER_TRAIN_CHUNK_SECONDS"] = str(args.chunk_seconds)
     print(f"{ds.name}: {len(train)} train / {len(test)} test, {steps} steps (probe {probe})")
 
-    out: dict[str, Any] = {"benchmark": "job_overhead", "machine": machine_info(), "args": vars(args),
-                           "dataset": ds.name, "split": split_desc, "steps": steps, "probe": probe,
-                           "service_settings": {**settings, **overrides}, "runs": []}
+    out: dict[str, Any] = {
+        "benchmark": "job_overhead",
+        "machine": machine_info(),
+        "args": vars(args),
+        "dataset": ds.name,
+        "split": split_desc,
+        "steps": steps,
+        "probe": probe,
+        "service_settings": {**settings, **overrides},
+        "runs": [],
+    }
     with Stack(overrides, workers=args.workers, log_name="overhead") as stack:
         client = ServiceClient(stack.endpoint)
         container = f"bench-{uuid.uuid4().hex[:10]}"
         upload_documents(stack.connection, container, ds.data)
         for repeat in range(args.repeats):
             project = f"bench-overhead-{repeat}"
-            import_seconds, _ = client.import_project(project, manual_project_json(ds, project, container, train, test))
+            import_seconds, _ = client.import_project(
+                project, manual_project_json(ds, project, container, train, test)
+            )
             job = service_train_and_evaluate(client, project)
             job.pop("summary", None)
             job.update(repeat=repeat, import_seconds=import_seconds)
@@ -97,22 +113,33 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             fresh = load_dataset(args.folder, args.project_file)  # reading the documents is part of the work
             read_seconds = time.perf_counter() - t0
-            direct = run_direct(fresh, train, test, max_steps=steps, patience=patience,
-                                eval_frequency=eval_frequency, seed=args.seed)
+            direct = run_direct(
+                fresh,
+                train,
+                test,
+                max_steps=steps,
+                patience=patience,
+                eval_frequency=eval_frequency,
+                seed=args.seed,
+            )
             direct["read_seconds"] = read_seconds
             direct["wall_seconds"] += read_seconds
             direct["repeat"] = repeat
             out["runs"].append(direct)
-            print(f"  [direct {repeat}] {direct['steps']} steps wall {direct['wall_seconds']:.1f}s "
-                  f"(train {direct['train_seconds']:.1f}s) F1 {direct['scores']['microF1']:.4f}")
+            print(
+                f"  [direct {repeat}] {direct['steps']} steps wall {direct['wall_seconds']:.1f}s "
+                f"(train {direct['train_seconds']:.1f}s) F1 {direct['scores']['microF1']:.4f}"
+            )
 
     jobs = [r["wall_seconds"] for r in out["runs"] if r["side"] == "service" and r["status"] == "succeeded"]
     directs = [r["wall_seconds"] for r in out["runs"] if r["side"] == "direct"]
     out["median_job_seconds"] = median(jobs) if jobs else None
     out["median_direct_seconds"] = median(directs) if directs else None
     out["overhead_ratio"] = ratio(out["median_job_seconds"], out["median_direct_seconds"])
-    print(f"\noverhead ratio (job / direct, medians): {out['overhead_ratio']}  "
-          f"job {out['median_job_seconds']}s, direct {out['median_direct_seconds']}s")
+    print(
+        f"\noverhead ratio (job / direct, medians): {out['overhead_ratio']}  "
+        f"job {out['median_job_seconds']}s, direct {out['median_direct_seconds']}s"
+    )
     write_result("job_overhead", out)
     return 0
 

@@ -71,10 +71,14 @@ def default_datasets() -> list[Path]:
     return found
 
 
-def calibrate_steps(ds: Any, train: list[str], args: argparse.Namespace, eval_frequency: int) -> dict[str, Any]:
+def calibrate_steps(
+    ds: Any, train: list[str], args: argparse.Namespace, eval_frequency: int
+) -> dict[str, Any]:
     if args.service_max_steps:
         return {"max_steps": args.service_max_steps, "probe": None}
-    probe = probe_steps_per_second(ds, train, seconds=args.probe_seconds, eval_frequency=eval_frequency, seed=args.seed)
+    probe = probe_steps_per_second(
+        ds, train, seconds=args.probe_seconds, eval_frequency=eval_frequency, seed=args.seed
+    )
     steps = int(probe["steps_per_second"] * args.budget * args.service_fraction)
     steps = max(eval_frequency, steps // eval_frequency * eval_frequency)
     return {"max_steps": steps, "probe": probe}
@@ -86,16 +90,25 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n== {ds.name}: {len(train)} train / {len(test)} test documents, split {split_desc}")
     settings = default_service_settings()
     eval_frequency = int(args.eval_frequency or settings["NER_TRAIN_EVAL_FREQUENCY"])
-    out: dict[str, Any] = {"dataset": ds.name, "folder": str(folder), "split": split_desc,
-                           "train_docs": len(train), "test_docs": len(test), "budget_seconds": args.budget, "runs": []}
+    out: dict[str, Any] = {
+        "dataset": ds.name,
+        "folder": str(folder),
+        "split": split_desc,
+        "train_docs": len(train),
+        "test_docs": len(test),
+        "budget_seconds": args.budget,
+        "runs": [],
+    }
     stack = None
     client = None
     if not args.cli_only:
         calibration = calibrate_steps(ds, train, args, eval_frequency)
         out["service_calibration"] = calibration
         print(f"   service max_steps {calibration['max_steps']} (probe: {calibration['probe']})")
-        overrides = {"NER_TRAIN_MAX_STEPS": str(calibration["max_steps"]),
-                     "NER_TRAIN_EVAL_FREQUENCY": str(eval_frequency)}
+        overrides = {
+            "NER_TRAIN_MAX_STEPS": str(calibration["max_steps"]),
+            "NER_TRAIN_EVAL_FREQUENCY": str(eval_frequency),
+        }
         if args.patience:
             overrides["NER_TRAIN_PATIENCE"] = str(args.patience)
         if args.chunk_seconds:
@@ -117,13 +130,17 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
                 run["repeat"] = repeat
                 if run["status"] == "succeeded":
                     items = client.evaluation_results(project, "bench")
-                    rescored = rescore_service_results(ds, items)["customEntityRecognitionEvaluation"]["microF1"]
+                    rescored = rescore_service_results(ds, items)["customEntityRecognitionEvaluation"][
+                        "microF1"
+                    ]
                     run["check_test_set_identical"] = sorted(i["location"] for i in items) == sorted(test)
                     run["check_rescored_microF1"] = rescored
                 run.pop("summary", None)
                 out["runs"].append(run)
-                print(f"   [A{repeat}] service: {run['status']} F1={run.get('scores', {}).get('microF1')} "
-                      f"wall={run['wall_seconds']:.1f}s (import {import_seconds:.1f}s)")
+                print(
+                    f"   [A{repeat}] service: {run['status']} F1={run.get('scores', {}).get('microF1')} "
+                    f"wall={run['wall_seconds']:.1f}s (import {import_seconds:.1f}s)"
+                )
             if not args.service_only:
                 workdir = RESULTS / "work" / f"quality-{ds.name}-{uuid.uuid4().hex[:6]}"
                 paired = [r for r in out["runs"] if r["side"] == "service" and r["repeat"] == repeat]
@@ -131,14 +148,24 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
                     cap, covers_prep = paired[-1]["wall_seconds"], True
                 else:
                     cap, covers_prep = args.budget, False
-                run = run_spacy_cli(ds, train, test, budget_seconds=cap, seed=args.seed, workdir=workdir,
-                                    max_steps=args.cli_max_steps, budget_covers_prep=covers_prep)
+                run = run_spacy_cli(
+                    ds,
+                    train,
+                    test,
+                    budget_seconds=cap,
+                    seed=args.seed,
+                    workdir=workdir,
+                    max_steps=args.cli_max_steps,
+                    budget_covers_prep=covers_prep,
+                )
                 run["repeat"] = repeat
                 out["runs"].append(run)
-                print(f"   [B{repeat}] cli: F1={run['scores']['microF1']:.4f} wall={run['wall_seconds']:.1f}s "
-                      f"(train {run['train_seconds']:.1f}s of cap {run['train_cap_seconds']:.1f}s, "
-                      f"last eval step {run['last_evaluated_step']}, "
-                      f"interrupted={run['interrupted_at_budget']}, {run['model_used']})")
+                print(
+                    f"   [B{repeat}] cli: F1={run['scores']['microF1']:.4f} wall={run['wall_seconds']:.1f}s "
+                    f"(train {run['train_seconds']:.1f}s of cap {run['train_cap_seconds']:.1f}s, "
+                    f"last eval step {run['last_evaluated_step']}, "
+                    f"interrupted={run['interrupted_at_budget']}, {run['model_used']})"
+                )
     finally:
         if stack is not None:
             stack.stop()
@@ -150,7 +177,8 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         return median(values) if values else None
 
     out["median"] = {
-        side: {"microF1": med(side, "microF1"), "wall_seconds": med(side, "wall_seconds")} for side in ("service", "cli")
+        side: {"microF1": med(side, "microF1"), "wall_seconds": med(side, "wall_seconds")}
+        for side in ("service", "cli")
     }
     m = out["median"]
     out["quality_ratio"] = ratio(m["service"]["microF1"], m["cli"]["microF1"])
@@ -160,16 +188,24 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="*", type=Path, help=f"dataset folders (default: every dataset in {DATA_ROOT})")
+    parser.add_argument(
+        "folders", nargs="*", type=Path, help=f"dataset folders (default: every dataset in {DATA_ROOT})"
+    )
     parser.add_argument("--project-file", type=Path, help="project file (only with one folder)")
-    parser.add_argument("--budget", type=float, default=120.0, help="wall-clock budget per training run, seconds")
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="wall-clock budget per training run, seconds"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", choices=["auto", "keep", "seeded"], default="auto")
     parser.add_argument("--probe-seconds", type=float, default=15.0)
     parser.add_argument("--service-fraction", type=float, default=0.6)
-    parser.add_argument("--cli-cap", choices=["service", "budget"], default="service",
-                        help="CLI wall-clock cap: the paired service run's wall time (default) or --budget")
+    parser.add_argument(
+        "--cli-cap",
+        choices=["service", "budget"],
+        default="service",
+        help="CLI wall-clock cap: the paired service run's wall time (default) or --budget",
+    )
     parser.add_argument("--service-max-steps", type=int, help="skip the probe and use this step cap")
     parser.add_argument("--cli-max-steps", type=int, help="override the generated config's max_steps")
     parser.add_argument("--eval-frequency", type=int)
@@ -195,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         def fmt(v: float | None, spec: str) -> str:
             return format(v, spec) if v is not None else "-"
 
-        print(f" {d['dataset']:<18} {fmt(m['service']['microF1'], '10.4f')} {fmt(m['cli']['microF1'], '7.4f')} "
-              f"{fmt(d['quality_ratio'], '7.3f')} | {fmt(m['service']['wall_seconds'], '9.1f')} "
-              f"{fmt(m['cli']['wall_seconds'], '6.1f')} {fmt(d['time_ratio'], '7.3f')}")
+        print(
+            f" {d['dataset']:<18} {fmt(m['service']['microF1'], '10.4f')} {fmt(m['cli']['microF1'], '7.4f')} "
+            f"{fmt(d['quality_ratio'], '7.3f')} | {fmt(m['service']['wall_seconds'], '9.1f')} "
+            f"{fmt(m['cli']['wall_seconds'], '6.1f')} {fmt(d['time_ratio'], '7.3f')}"
+        )
     write_result("quality_vs_cli", results)
     return 0
 

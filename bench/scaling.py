@@ -41,14 +41,22 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
     container = f"syn{documents}"
     project_name = f"syn{documents}"
     t0 = time.perf_counter()
-    project, files = generate_project(documents, seed=args.seed, project_name=project_name, container=container,
-                                      generator=args.generator)
+    project, files = generate_project(
+        documents, seed=args.seed, project_name=project_name, container=container, generator=args.generator
+    )
     generate_seconds = time.perf_counter() - t0
-    overrides = {"NER_TRAIN_MAX_STEPS": str(args.steps), "NER_TRAIN_PATIENCE": str(args.steps * 10 + 1000),
-                 "NER_TRAIN_EVAL_FREQUENCY": str(args.eval_frequency)}
-    out: dict[str, Any] = {"documents": documents, "characters": sum(len(v) for v in files.values()),
-                           "test_documents": sum(1 for d in project["assets"]["documents"] if d["dataset"] == "Test"),
-                           "generate_seconds": generate_seconds, "steps": args.steps}
+    overrides = {
+        "NER_TRAIN_MAX_STEPS": str(args.steps),
+        "NER_TRAIN_PATIENCE": str(args.steps * 10 + 1000),
+        "NER_TRAIN_EVAL_FREQUENCY": str(args.eval_frequency),
+    }
+    out: dict[str, Any] = {
+        "documents": documents,
+        "characters": sum(len(v) for v in files.values()),
+        "test_documents": sum(1 for d in project["assets"]["documents"] if d["dataset"] == "Test"),
+        "generate_seconds": generate_seconds,
+        "steps": args.steps,
+    }
     with Stack(overrides, workers=args.workers, log_name=f"scaling-{documents}") as stack:
         assert stack.process is not None
         out["upload_seconds"] = upload_documents(stack.connection, container, files)
@@ -74,10 +82,12 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
             out["evaluation_seconds"] = phases["evaluating"]
         out["memory"] = sampler.report()
     mem = out["memory"]
-    print(f"  {documents:>6} docs: upload {out['upload_seconds']:.1f}s import {out['import_seconds']:.1f}s "
-          f"job {out['job_wall_seconds']:.1f}s ({out['status']}) s/step {out.get('seconds_per_step')} "
-          f"eval {out.get('evaluation_seconds')}s | host peak {mem['host_peak_rss_mib']} MiB, "
-          f"max child peak {mem['max_child_peak_rss_mib']} MiB, tree peak {mem['peak_total_rss_mib']} MiB")
+    print(
+        f"  {documents:>6} docs: upload {out['upload_seconds']:.1f}s import {out['import_seconds']:.1f}s "
+        f"job {out['job_wall_seconds']:.1f}s ({out['status']}) s/step {out.get('seconds_per_step')} "
+        f"eval {out.get('evaluation_seconds')}s | host peak {mem['host_peak_rss_mib']} MiB, "
+        f"max child peak {mem['max_child_peak_rss_mib']} MiB, tree peak {mem['peak_total_rss_mib']} MiB"
+    )
     return out
 
 
@@ -87,15 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--eval-frequency", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--generator", choices=["samples", "bench"], default="samples",
-                        help="samples/generate.py (default) or bench/synthetic.py's own templates")
+    parser.add_argument(
+        "--generator",
+        choices=["samples", "bench"],
+        default="samples",
+        help="samples/generate.py (default) or bench/synthetic.py's own templates",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=7200)
     parser.add_argument("--quick", action="store_true", help="sizes 1000 and 4000, 40 steps")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.steps, args.eval_frequency = [1000, 4000], 40, 20
-    results: dict[str, Any] = {"benchmark": "scaling", "machine": machine_info(), "args": vars(args), "sizes": []}
+    results: dict[str, Any] = {
+        "benchmark": "scaling",
+        "machine": machine_info(),
+        "args": vars(args),
+        "sizes": [],
+    }
     for documents in args.sizes:
         results["sizes"].append(run_size(documents, args))
     base = results["sizes"][0]
@@ -103,10 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         factor = entry["documents"] / base["documents"]
         entry["vs_smallest"] = {
             "documents_factor": factor,
-            "host_peak_ratio": ratio(entry["memory"]["host_peak_rss_mib"], base["memory"]["host_peak_rss_mib"]),
-            "max_child_peak_ratio": ratio(entry["memory"]["max_child_peak_rss_mib"],
-                                          base["memory"]["max_child_peak_rss_mib"]),
-            "tree_peak_ratio": ratio(entry["memory"]["peak_total_rss_mib"], base["memory"]["peak_total_rss_mib"]),
+            "host_peak_ratio": ratio(
+                entry["memory"]["host_peak_rss_mib"], base["memory"]["host_peak_rss_mib"]
+            ),
+            "max_child_peak_ratio": ratio(
+                entry["memory"]["max_child_peak_rss_mib"], base["memory"]["max_child_peak_rss_mib"]
+            ),
+            "tree_peak_ratio": ratio(
+                entry["memory"]["peak_total_rss_mib"], base["memory"]["peak_total_rss_mib"]
+            ),
             "import_ratio": ratio(entry["import_seconds"], base["import_seconds"]),
             "seconds_per_step_ratio": ratio(entry.get("seconds_per_step"), base.get("seconds_per_step")),
             "evaluation_ratio": ratio(entry.get("evaluation_seconds"), base.get("evaluation_seconds")),

@@ -25,21 +25,119 @@ from pathlib import Path
 from typing import Any
 
 ENTITY_TYPES = ["Person", "Organization", "City", "Date", "Amount"]
-_FIRST = ["Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena",
-          "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf"]
-_LAST = ["Schmidt", "Okafor", "Novak", "García", "Lindqvist", "Tanaka", "Dubois", "Rossi", "Kowalski", "Haddad",
-         "Moreau", "Fischer", "Silva", "Nakamura", "O'Brien", "Petrov", "Jensen", "Costa", "Weber", "Ali"]
-_ORG_A = ["Northwind", "Contoso", "Fabrikam", "Tailspin", "Litware", "Adventure Works", "Proseware", "Wingtip",
-          "Lucerne", "Alpine Ski", "Blue Yonder", "Coho", "Humongous", "Margie's", "Trey Research", "Woodgrove"]
+_FIRST = [
+    "Anna",
+    "Ben",
+    "Chloé",
+    "David",
+    "Elif",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yusuf",
+]
+_LAST = [
+    "Schmidt",
+    "Okafor",
+    "Novak",
+    "García",
+    "Lindqvist",
+    "Tanaka",
+    "Dubois",
+    "Rossi",
+    "Kowalski",
+    "Haddad",
+    "Moreau",
+    "Fischer",
+    "Silva",
+    "Nakamura",
+    "O'Brien",
+    "Petrov",
+    "Jensen",
+    "Costa",
+    "Weber",
+    "Ali",
+]
+_ORG_A = [
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Litware",
+    "Adventure Works",
+    "Proseware",
+    "Wingtip",
+    "Lucerne",
+    "Alpine Ski",
+    "Blue Yonder",
+    "Coho",
+    "Humongous",
+    "Margie's",
+    "Trey Research",
+    "Woodgrove",
+]
 _ORG_B = ["Ltd", "GmbH", "Inc.", "Logistics", "Holdings", "Traders", "Partners", "Systems", "Bank", "Group"]
-_CITY = ["Lisbon", "Hamburg", "Osaka", "Nairobi", "Toronto", "Valparaíso", "Kraków", "Lyon", "Pune", "Denver",
-         "Bergen", "Accra", "Porto", "Seville", "Tallinn", "Brisbane", "Quito", "Gdańsk", "Leeds", "Turin"]
-_MONTH = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
-_FILLER = ["Please confirm receipt at your earliest convenience.", "The terms are unchanged from the last order.",
-           "Delivery is expected within the usual window.", "Questions can go to the account desk.",
-           "This note replaces the draft sent earlier.", "All figures exclude tax.", "No further action needed."]
-_EMOJI = ["\U0001F4E6", "\U0001F69A", "\U0001F4B6", "\U0001F91D"]
+_CITY = [
+    "Lisbon",
+    "Hamburg",
+    "Osaka",
+    "Nairobi",
+    "Toronto",
+    "Valparaíso",
+    "Kraków",
+    "Lyon",
+    "Pune",
+    "Denver",
+    "Bergen",
+    "Accra",
+    "Porto",
+    "Seville",
+    "Tallinn",
+    "Brisbane",
+    "Quito",
+    "Gdańsk",
+    "Leeds",
+    "Turin",
+]
+_MONTH = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_FILLER = [
+    "Please confirm receipt at your earliest convenience.",
+    "The terms are unchanged from the last order.",
+    "Delivery is expected within the usual window.",
+    "Questions can go to the account desk.",
+    "This note replaces the draft sent earlier.",
+    "All figures exclude tax.",
+    "No further action needed.",
+]
+_EMOJI = ["\U0001f4e6", "\U0001f69a", "\U0001f4b6", "\U0001f91d"]
 
 
 def _entity(rng: random.Random, kind: str) -> str:
@@ -120,12 +218,14 @@ def generate_project(
         location = f"doc_{index:06d}.txt"
         files[location] = text.encode("utf-8")
         length = len(text.encode("utf-16-le")) // 2
-        assets.append({
-            "location": location,
-            "language": "en-us",
-            "dataset": "Test" if index % 5 == 4 else "Train",
-            "entities": [{"regionOffset": 0, "regionLength": length, "labels": labels}],
-        })
+        assets.append(
+            {
+                "location": location,
+                "language": "en-us",
+                "dataset": "Test" if index % 5 == 4 else "Train",
+                "entities": [{"regionOffset": 0, "regionLength": length, "labels": labels}],
+            }
+        )
     project = {
         "projectFileVersion": "2022-05-01",
         "stringIndexType": "Utf16CodeUnit",
@@ -164,8 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--container", default="synthetic")
     parser.add_argument("--project-name", default="synthetic")
     args = parser.parse_args(argv)
-    project, files = generate_project(args.documents, seed=args.seed, project_name=args.project_name,
-                                      container=args.container, generator=args.generator)
+    project, files = generate_project(
+        args.documents,
+        seed=args.seed,
+        project_name=args.project_name,
+        container=args.container,
+        generator=args.generator,
+    )
     if args.out:
         write_folder(args.out, project, files)
         print(f"wrote {len(files)} documents and project.json to {args.out}")
