@@ -92,6 +92,13 @@ async def _poll_load(url: str, pollers: int, requests_each: int, interval: float
     }
 
 
+def summary(load: dict[str, Any]) -> str:
+    return (
+        f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
+        f"{load['requests']} requests, {load['throughput_rps']:.0f}/s, errors {load['errors']}"
+    )
+
+
 def training_status(client: ServiceClient, url: str) -> str:
     job = client.get_job(url)
     training = ((job.get("result") or {}).get("trainingStatus") or {}).get("status")
@@ -169,9 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                     load["shape"] = shape
                     load_runs.append(load)
                     print(
-                        f"  status under training, {shape} ({before} -> {load['job_status_after']}): "
-                        f"p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, "
-                        f"{load['requests']} requests, {load['throughput_rps']:.0f}/s, errors {load['errors']}"
+                        f"  status under training, {shape} ({before} -> {load['job_status_after']}):",
+                        summary(load),
                     )
             final = cancel_and_wait(client, job_url)
             if final.get("status") != "cancelled":
