@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
+from devhost.indexer import load_app
 from functions import activity_names as names
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @functools.cache
 def _registered() -> dict[str, str]:
-    # get_functions() may run only once per app instance (it re-checks names on every call).
-    import function_app
-
-    return {
-        f.get_function_name(): f.get_trigger().get_binding_name() for f in function_app.app.get_functions()
-    }
+    # Index the project's function_app.py the way the local host (and the worker) does, fresh: another
+    # test may have imported a different app under the module name ``function_app``.
+    app = load_app(PROJECT_ROOT)
+    return {name: info.trigger_type for name, info in app.functions.items()}
 
 
 def test_every_activity_constant_is_a_registered_activity() -> None:
