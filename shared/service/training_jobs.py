@@ -32,8 +32,8 @@ from shared.models import (
     TrainingJobRecord,
     utc_now,
 )
-from shared.ner.project_file import validate_model_label
-from shared.ner.splitting import parse_evaluation_options
+from shared.ner.project_file import parse_project_file, validate_model_label
+from shared.ner.splitting import parse_evaluation_options, split_documents
 from shared.storage.blobs import BlobStore
 from shared.storage.events import (
     TRAINING_JOB_PROGRESSED,
@@ -219,6 +219,12 @@ def create_training_job(
             f"Project '{project_name}' has no labelled data to train on: import a project file first.",
             target="projectName",
         )
+    if options.kind == "manual":
+        # A manual split without Test documents is the caller's mistake: 400 now, not a failed job later.
+        assets = parse_project_file(
+            BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name
+        )
+        split_documents(assets.documents, options, seed=0)
     check_model_quota(settings, project_name, label)
 
     now = utc_now()
