@@ -8,7 +8,6 @@ projects from the generated sample and poll jobs.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -322,10 +321,18 @@ def import_project(api: Api, project: str, project_file: dict[str, Any]) -> dict
     return api.wait_job(location)
 
 
-def imported_sample(api: Api, connection: str, project: str, documents: int = 60) -> dict[str, Any]:
-    """Upload the sample's documents, create and import the project; returns the project file."""
+def imported_sample(
+    api: Api,
+    connection: str,
+    project: str,
+    documents: int = 60,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Upload the sample's documents, create and import the project (after ``edit``); returns the project file."""
     container = f"{project}-docs"
     project_file, files = sample_project(project, container, documents)
+    if edit is not None:
+        edit(project_file)
     upload_documents(connection, container, files)
     create_project(api, project, container)
     job = import_project(api, project, project_file)
@@ -348,17 +355,3 @@ def queue_client(connection: str, queue: str) -> QueueClient:
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=TextBase64DecodePolicy(),
     )
-
-
-def read_events(connection: str, queue: str) -> list[dict[str, Any]]:
-    """Every message on the events queue (peeked in batches, then received so none is missed)."""
-    client = queue_client(connection, queue)
-    events: list[dict[str, Any]] = []
-    for message in client.receive_messages(messages_per_page=32, visibility_timeout=300):
-        events.append(json.loads(message.content))
-    return events
-
-
-def raw_message_text(content: str) -> str:
-    """Decode a base64 queue message body (for tests that read raw messages)."""
-    return base64.b64decode(content).decode("utf-8")
