@@ -573,22 +573,36 @@ class MemorySampler:
     interval: float = 0.5
     peak_total_rss_kib: int = 0
     per_process: dict[int, dict[str, Any]] = field(default_factory=dict)
+    samples: list[tuple[float, int, int]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
         total = 0
+        largest = 0
         for pid in process_tree(self.root):
             mem = proc_memory_kib(pid)
             if not mem:
                 continue
             total += mem.get("VmRSS", 0)
+            if pid != self.root:
+                largest = max(largest, mem.get("VmRSS", 0))
             entry = self.per_process.setdefault(
                 pid, {"cmd": proc_cmdline(pid)[:160], "VmHWM": 0, "VmRSS_max": 0}
             )
             entry["VmHWM"] = max(entry["VmHWM"], mem.get("VmHWM", 0))
             entry["VmRSS_max"] = max(entry["VmRSS_max"], mem.get("VmRSS", 0))
         self.peak_total_rss_kib = max(self.peak_total_rss_kib, total)
+        self.samples.append((time.perf_counter(), total, largest))
+
+    def peaks_between(self, start: float, end: float) -> dict[str, float]:
+        """Peak summed RSS and peak single-child RSS (MiB) of the samples in [start, end] (perf_counter)."""
+        window = [(total, largest) for t, total, largest in self.samples if start <= t <= end]
+        return {
+            "peak_total_rss_mib": round(max((w[0] for w in window), default=0) / 1024, 1),
+            "peak_child_rss_mib": round(max((w[1] for w in window), default=0) / 1024, 1),
+            "samples": len(window),
+        }
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -876,6 +890,17 @@ class JobTimeline:
             self.seen.setdefault(
                 key, time.perf_counter() - self.t_start if key.startswith("phase:") else t - self.t_start
             )
+
+    def phase_windows(self) -> dict[str, tuple[float, float]]:
+        """(start, end) of each phase on the perf_counter clock (for joining with memory samples)."""
+        phases = sorted((t, k[6:]) for k, t in self.seen.items() if k.startswith("phase:"))
+        end = self.seen.get("job:succeeded") or self.seen.get("job:failed") or self.seen.get("job:cancelled")
+        windows: dict[str, tuple[float, float]] = {}
+        for i, (t, name) in enumerate(phases):
+            nxt = phases[i + 1][0] if i + 1 < len(phases) else end
+            if nxt is not None:
+                windows[name] = (self.t_start + t, self.t_start + max(t, nxt))
+        return windows
 
     def phase_seconds(self) -> dict[str, float]:
         """Duration of each orchestration phase, from first sighting to the next phase's first sighting."""

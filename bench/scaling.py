@@ -81,6 +81,11 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
         if "evaluating" in phases:
             out["evaluation_seconds"] = phases["evaluating"]
         out["memory"] = sampler.report()
+        t_import_end = t_train  # import ran from the sampler's start to the :train call
+        out["memory_by_phase"] = {
+            "import": sampler.peaks_between(sampler.samples[0][0] if sampler.samples else 0.0, t_import_end),
+            **{name: sampler.peaks_between(a, b) for name, (a, b) in timeline.phase_windows().items()},
+        }
     mem = out["memory"]
     print(
         f"  {documents:>6} docs: upload {out['upload_seconds']:.1f}s import {out['import_seconds']:.1f}s "
@@ -88,6 +93,8 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
         f"eval {out.get('evaluation_seconds')}s | host peak {mem['host_peak_rss_mib']} MiB, "
         f"max child peak {mem['max_child_peak_rss_mib']} MiB, tree peak {mem['peak_total_rss_mib']} MiB"
     )
+    by_phase = {k: v["peak_child_rss_mib"] for k, v in out["memory_by_phase"].items()}
+    print(f"         largest worker RSS by phase (MiB): {by_phase}")
     return out
 
 
