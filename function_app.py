@@ -3,7 +3,17 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from functions import activities, global_api, models_api, operations, orchestrators, projects_api, queues, schedules, training_api
+from functions import (
+    activities,
+    global_api,
+    models_api,
+    operations,
+    orchestrators,
+    projects_api,
+    queues,
+    schedules,
+    training_api,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint_module in (

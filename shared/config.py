@@ -4,9 +4,9 @@ as environment variables; this is the only module that reads them."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
 

@@ -7,7 +7,7 @@ Times are timezone-aware UTC ``datetime`` objects; ``to_public()`` renders Azure
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 PROJECT_KIND = "CustomEntityRecognition"
@@ -30,21 +30,21 @@ class JobStatus:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_datetime(value: datetime | None) -> str | None:
     """ISO 8601 with a ``Z`` suffix, as Azure writes it."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
