@@ -34,6 +34,7 @@ from bench.common import (
     ServiceClient,
     Stack,
     choose_split,
+    durable_status_url,
     load_dataset,
     machine_info,
     manual_project_json,
@@ -106,13 +107,17 @@ def training_status(client: ServiceClient, url: str) -> str:
 
 
 def wait_until_training(client: ServiceClient, url: str, timeout: float = 600) -> float:
-    """Seconds until the job's trainingStatus is running (split and conversion done)."""
+    """Seconds until the orchestration's custom status says phase "training" (split and conversion
+    done; the job's public trainingStatus already says running during those)."""
+    durable = durable_status_url(client.endpoint, url)
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         job = client.get_job(url)
         if job.get("status") in {"succeeded", "failed", "cancelled"}:
             raise RuntimeError(f"job ended {job.get('status')} before training: {job.get('errors')}")
-        if ((job.get("result") or {}).get("trainingStatus") or {}).get("status") == "running":
+        response = client.session.get(durable, timeout=30)
+        custom = response.json().get("customStatus") if response.status_code in (200, 202) else None
+        if isinstance(custom, dict) and custom.get("phase") == "training":
             return time.perf_counter() - t0
         time.sleep(0.25)
     raise TimeoutError("job did not start training")
