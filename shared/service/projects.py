@@ -47,6 +47,7 @@ from shared.ner.languages import SUPPORTED_LANGUAGES, is_supported_language
 from shared.ner.project_file import ProjectFile, parse_project_file, validate_project_name
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import check_container, iter_documents
+from shared.storage.events import JobEventPublisher
 from shared.storage.jobs import OperationJobStore, TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
@@ -308,6 +309,7 @@ def _create_job(settings: Settings, kind: str, project_name: str, **extra: Any) 
         **extra,
     )
     OperationJobStore(settings).create(record)
+    JobEventPublisher(settings).publish_operation_job(record)
     return record
 
 
@@ -445,7 +447,9 @@ def _set_status(settings: Settings, request: OperationRequest, status: str, **ch
             setattr(record, key, value)
 
     scope = _job_scope(request.kind, request.project_name)
-    return OperationJobStore(settings).modify(request.kind, scope, request.job_id, change)
+    record = OperationJobStore(settings).modify(request.kind, scope, request.job_id, change)
+    JobEventPublisher(settings).publish_operation_job(record)
+    return record
 
 
 def run_operation(settings: Settings, request: OperationRequest) -> OperationJobRecord:

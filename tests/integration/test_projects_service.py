@@ -6,12 +6,14 @@ Operations are run the way their activity runs them (``run_operation``), without
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from samples.generate import generate_sample_project
 from shared.config import Settings, get_settings
@@ -128,6 +130,19 @@ def test_import_creates_the_project_and_stores_its_assets(
     stored = BlobStore(settings).get_json(project.assets_blob)
     assert len(stored["assets"]["documents"]) == len(project_file["assets"]["documents"])
     assert BlobStore(settings).list_names(f"{projects.project_prefix('orders')}imports/") == []
+
+
+def test_import_job_state_changes_are_published_as_events(
+    settings: Settings, sample: tuple[str, dict[str, Any]]
+) -> None:
+    op = projects.start_import(settings, "orders", sample[1])
+    run(settings, op)
+    queue = QueueClient.from_connection_string(
+        settings.storage_connection, settings.events_queue, message_decode_policy=TextBase64DecodePolicy()
+    )
+    events = [json.loads(m.content) for m in queue.receive_messages(max_messages=32)]
+    statuses = [e["data"]["status"] for e in events if op.job_id in e["subject"]]
+    assert statuses == ["notStarted", "running", "succeeded"]
 
 
 def test_import_schema_errors_are_reported_at_once(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
