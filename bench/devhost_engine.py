@@ -5,7 +5,8 @@ subprocess on a free loopback port, with the tiny app in ``bench/apps/devhost_be
 
 1. **fan-out**: wall time of an orchestration calling N (default 100) trivial activities at once, from
    ``POST /runtime/webhooks/durabletask/orchestrators/fan_out`` to the first status poll that reads
-   ``Completed`` (median of ``--repeats``), for each ``--workers`` value (default 2, then 1), plus the
+   ``Completed`` (median over ``--rounds`` x ``--repeats`` runs, a fresh host per round, the order of
+   the ``--workers`` values, default 2 then 1, reversed every other round), plus the
    engine's episode count (``OrchestratorStarted`` rows in the ``<hub>History`` table; the HTTP API
    hides those events) and the ``TaskCompleted`` count from ``showHistory=true``.
 2. **latency**: p50/p99/max of GETs while CPU-bound activities (worker processes spinning for
@@ -22,7 +23,7 @@ Results: a table on stdout and ``bench/results/devhost_engine.json`` (git-ignore
 Run from the repository root::
 
     .venv/bin/python -m bench.devhost_engine --quick      # about a minute
-    .venv/bin/python -m bench.devhost_engine              # 3 repeats, 500 requests per target
+    .venv/bin/python -m bench.devhost_engine              # 2 rounds x 3 runs, 500 requests per target
 """
 
 from __future__ import annotations
@@ -277,32 +278,40 @@ async def fan_out_once(
         raise RuntimeError(f"fan-out {instance_id} ended {body['runtimeStatus']}: {body.get('output')}")
     history = await get_status(session, host.endpoint, instance_id, showHistory="true")
     completed = sum(1 for e in history.get("historyEvents", []) if e.get("EventType") == "TaskCompleted")
+    if completed != n:
+        raise RuntimeError(f"fan-out {instance_id}: {completed} TaskCompleted events in its history, expected {n}")
     episodes = await asyncio.to_thread(count_episodes, host.connection, instance_id)
     return {"instance_id": instance_id, "wall_s": round(wall, 3), "episodes": episodes, "tasks_completed": completed}
 
 
 async def fan_out_series(
-    session: aiohttp.ClientSession, host: DevHost, n: int, repeats: int, poll: float
-) -> dict[str, Any]:
-    """A warm-up fan-out (spawns the worker processes), then ``repeats`` measured ones."""
-    warm = await fan_out_once(session, host, max(2, 2 * host.workers), poll)
+    session: aiohttp.ClientSession, host: DevHost, n: int, repeats: int, poll: float, round_index: int
+) -> list[dict[str, Any]]:
+    """A warm-up fan-out (spawns the worker processes, not measured), then ``repeats`` measured ones."""
+    await fan_out_once(session, host, max(2, 2 * host.workers), poll)
     runs = []
     for index in range(repeats):
         run = await fan_out_once(session, host, n, poll)
-        logger.info("fan-out n=%d workers=%d run %d/%d: %.2fs, %d episodes", n, host.workers, index + 1,
-                    repeats, run["wall_s"], run["episodes"])
+        run["round"] = round_index
+        logger.info("fan-out n=%d workers=%d round %d run %d/%d: %.2fs, %d episodes", n, host.workers,
+                    round_index + 1, index + 1, repeats, run["wall_s"], run["episodes"])
         runs.append(run)
+    return runs
+
+
+def summarize_fan_out(workers: int, n: int, runs: list[dict[str, Any]], ready: list[float]) -> dict[str, Any]:
+    """Median, range and throughput over every round's runs of one worker count."""
     walls = [r["wall_s"] for r in runs]
     return {
-        "workers": host.workers,
+        "workers": workers,
         "n": n,
-        "warmup_wall_s": warm["wall_s"],
         "runs": runs,
         "median_wall_s": round(statistics.median(walls), 3),
         "min_wall_s": min(walls),
         "max_wall_s": max(walls),
         "median_episodes": statistics.median([r["episodes"] for r in runs]),
         "activities_per_s": round(n / statistics.median(walls), 1),
+        "host_ready_s": ready,
     }
 
 
@@ -421,6 +430,7 @@ class Settings:
     quick: bool
     n: int
     repeats: int
+    rounds: int
     workers: list[int]
     requests: int
     clients: list[int]
@@ -436,12 +446,16 @@ def parse_args(argv: Sequence[str]) -> Settings:
         description="Local host durable engine: fan-out wall time and status latency under CPU load.",
     )
     parser.add_argument("--quick", action="store_true",
-                        help="fewer repeats and requests (about 1-2 minutes)")
+                        help="fewer rounds, runs and requests (about a minute)")
     parser.add_argument("--n", type=int, default=100, help="activities in the fan-out (default 100)")
-    parser.add_argument("--repeats", type=int, default=None, help="fan-out runs per worker count (default 3; quick 2)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="measured fan-out runs per host (default 3; quick 2)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds over the worker counts, order reversed every other round (default 2: "
+                             "A B B A; quick 1)")
     parser.add_argument("--workers", default="2,1",
                         help="comma-separated --workers values for the fan-out; the first also runs the "
-                             "latency part (default 2,1; quick 2,1)")
+                             "latency part (default 2,1)")
     parser.add_argument("--requests", type=int, default=None,
                         help="requests per target per window, shared by the clients (default 500; quick 200)")
     parser.add_argument("--clients", default="1,8", help="comma-separated concurrent client counts (default 1,8)")
@@ -461,14 +475,23 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error("--clients: give one or more positive integers, e.g. 1,8")
     if not burners or min(burners) < 1:
         parser.error("--burners: give one or more positive integers, e.g. 1,2")
+    if max(burners) > workers[0]:
+        parser.error(f"--burners: at most {workers[0]} (the first --workers value); more would queue")
     if args.burn_seconds < 3:
         parser.error("--burn-seconds: must be at least 3 (a busy window ends a second before the burn)")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds: must be at least 1")
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats: must be at least 1")
+    if args.requests is not None and args.requests < 1:
+        parser.error("--requests: must be at least 1")
     if args.n < 1:
         parser.error("--n: must be at least 1")
     return Settings(
         quick=args.quick,
         n=args.n,
         repeats=args.repeats if args.repeats is not None else (2 if args.quick else 3),
+        rounds=args.rounds if args.rounds is not None else (1 if args.quick else 2),
         workers=workers,
         requests=args.requests if args.requests is not None else (200 if args.quick else 500),
         clients=clients,
@@ -479,30 +502,37 @@ def parse_args(argv: Sequence[str]) -> Settings:
 
 
 async def run(settings: Settings, azurite: Azurite) -> dict[str, Any]:
-    """Fan-out for every worker count; latency with the first worker count's host."""
+    """Fan-out for every worker count over ``rounds`` (order reversed every other round: A B B A);
+    latency once, on the first host of the first worker count."""
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    fan_out: dict[str, Any] = {}
+    runs: dict[int, list[dict[str, Any]]] = {w: [] for w in settings.workers}
+    ready: dict[int, list[float]] = {w: [] for w in settings.workers}
     latency: list[dict[str, Any]] = []
     # One connection per client: a pool as large as the largest client count.
     connector = aiohttp.TCPConnector(limit=max(settings.clients) + 2)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        for index, workers in enumerate(settings.workers):
-            host = DevHost(workers, azurite.connection_string, LOG_DIR / f"devhost_engine-w{workers}.log")
-            host.start()
-            try:
-                ready = await wait_ready(session, host)
-                logger.info("host (workers=%d) ready in %.1fs on %s", workers, ready, host.endpoint)
-                series = await fan_out_series(session, host, settings.n, settings.repeats, settings.poll)
-                series["host_ready_s"] = round(ready, 2)
-                fan_out[f"workers={workers}"] = series
-                if index == 0:
-                    completed_id = series["runs"][-1]["instance_id"]
-                    for clients in settings.clients:
-                        level = await latency_level(session, host, clients, settings, completed_id)
-                        logger.info("latency clients=%d done", clients)
-                        latency.append(level)
-            finally:
-                host.stop()
+        for round_index in range(settings.rounds):
+            order = settings.workers if round_index % 2 == 0 else list(reversed(settings.workers))
+            for workers in order:
+                log = LOG_DIR / f"devhost_engine-w{workers}-r{round_index + 1}.log"
+                host = DevHost(workers, azurite.connection_string, log)
+                host.start()
+                try:
+                    seconds = await wait_ready(session, host)
+                    ready[workers].append(round(seconds, 2))
+                    logger.info("host (workers=%d) ready in %.1fs on %s", workers, seconds, host.endpoint)
+                    series = await fan_out_series(
+                        session, host, settings.n, settings.repeats, settings.poll, round_index
+                    )
+                    runs[workers].extend(series)
+                    if round_index == 0 and workers == settings.workers[0]:
+                        completed_id = series[-1]["instance_id"]
+                        for clients in settings.clients:
+                            latency.append(await latency_level(session, host, clients, settings, completed_id))
+                            logger.info("latency clients=%d done", clients)
+                finally:
+                    host.stop()
+    fan_out = {f"workers={w}": summarize_fan_out(w, settings.n, runs[w], ready[w]) for w in settings.workers}
     first = f"workers={settings.workers[0]}"
     ratios = {
         key: ratio(value["median_wall_s"], fan_out[first]["median_wall_s"]) for key, value in fan_out.items()
@@ -520,8 +550,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"commit {machine['git_commit']}",
         f"command: {machine['command']}",
         "",
-        f"Fan-out of {settings['n']} trivial activities, median of {settings['repeats']} (POST start -> first "
-        f"status poll reading Completed, polled every {settings['poll'] * 1000:.0f} ms; after one warm-up run):",
+        f"Fan-out of {settings['n']} trivial activities, median of {settings['rounds']} round(s) x "
+        f"{settings['repeats']} runs (a fresh host per round, order reversed every other round, one warm-up "
+        f"run each; POST start -> first status poll reading Completed, polled every "
+        f"{settings['poll'] * 1000:.0f} ms):",
         "",
         "| --workers | median wall s | min-max s | activities/s | episodes | x workers="
         f"{settings['workers'][0]} |",
