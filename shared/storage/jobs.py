@@ -301,8 +301,10 @@ def operation_partition(kind: str, project: str) -> str:
 
 def operation_not_found(kind: str, project: str, job_id: str) -> OperationNotFound:
     """Azure's ``OperationNotFound`` for an unknown or expired operation job."""
+    # Deletion jobs live under the pseudo project "global" (their URL names no project).
+    scope = "" if project == "global" else f" of project '{project}'"
     return OperationNotFound(
-        message=f"The {kind} job '{job_id}' of project '{project}' was not found or has expired.",
+        message=f"The {kind} job '{job_id}'{scope} was not found or has expired.",
         target="jobId",
         details=[ErrorDetail(code="OperationNotFound", message=job_id, target="jobId")],
     )
