@@ -100,17 +100,26 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
                 return {"status": "cancelled"}
             seconds += float(chunk["seconds"])
             steps_timed += int(chunk["steps_run"])
-            progress = yield context.call_activity_with_retry(
-                names.RECORD_TRAINING_PROGRESS,
-                RETRY,
-                {
-                    **ref,
-                    "step": chunk["step"],
-                    "max_steps": max_steps,
-                    "finished": chunk["finished"],
-                    "seconds_per_step": seconds / steps_timed if steps_timed else None,
-                },
-            )
+            if chunk.get("percent_complete") is not None:
+                # The chunk recorded the job's progress itself: no extra activity round trip per chunk.
+                progress = {
+                    "percent_complete": chunk["percent_complete"],
+                    "estimated_end": chunk.get("estimated_end"),
+                }
+            else:
+                # A chunk result without progress (an activity from before chunks recorded it, replayed
+                # from an in-flight orchestration's history): record it as such histories expect.
+                progress = yield context.call_activity_with_retry(
+                    names.RECORD_TRAINING_PROGRESS,
+                    RETRY,
+                    {
+                        **ref,
+                        "step": chunk["step"],
+                        "max_steps": max_steps,
+                        "finished": chunk["finished"],
+                        "seconds_per_step": seconds / steps_timed if steps_timed else None,
+                    },
+                )
             context.set_custom_status(
                 _status(
                     phase,

@@ -9,6 +9,7 @@ Blob layout of a job's scratch data::
     manifest.json          language, labels, options, seed and the shard plan (documents per shard)
     split.json             the recorded split (train / dev / test document locations, seed)
     snapshot.json          the project file as trained
+    shards/<shard>.docs.json  the labels of one shard's documents (so a shard step reads only its slice)
     shards/<shard>.spacy   DocBin per shard (shard ids: train-0000, dev-0000, test-0000, ...)
     checkpoint.bin         the resumable training state
     model.bin              the best model, extracted when training finished
@@ -17,6 +18,16 @@ Blob layout of a job's scratch data::
 Errors: steps raise :mod:`shared.errors` types. The activity adapters encode an ``AppError`` into the
 exception message with :func:`encode_error`, so the orchestrator can recover the Azure error object
 (:func:`error_from_failure`) and tell user errors (not worth retrying) from transient ones.
+
+Reading the user's documents: ``prepare_training`` checks that every document exists and has a usable
+size from one listing of the input container (nothing is downloaded); each conversion step then
+downloads its shard's documents (a few concurrently, streamed), decodes them, checks their labels and
+converts them, failing the job with one detail per unusable document. Evaluation downloads the test
+documents once more (it needs the original text and offsets, which a DocBin does not keep).
+
+Per-process caches (a Functions worker runs many activities of a job): the training DocBins (immutable
+once converted), the last checkpoint this process wrote (reused only while the blob's ETag still
+matches) and the evaluation model. All are bounded and keyed by blob name, which includes the job id.
 """
 
 from __future__ import annotations
@@ -24,12 +35,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from typing import Any, TypeVar
+
+from azure.core.exceptions import ResourceNotFoundError
+from spacy.language import Language
 
 from shared.config import Settings
 from shared.errors import AppError, ErrorDetail, StorageError, invalid_with_details
@@ -37,7 +54,7 @@ from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
 from shared.ner.corpus import build_doc_bin, spacy_language
 from shared.ner.documents import check_labels_fit, region_texts
 from shared.ner.evaluation import DocumentEvaluation, Entity, EvaluationCounts, RegionEvaluation, summarize
-from shared.ner.project_file import DocumentAsset, ProjectFile, parse_project_file
+from shared.ner.project_file import DocumentAsset, Label, ProjectFile, Region, parse_project_file
 from shared.ner.splitting import carve_dev_set, split_documents
 from shared.ner.training import (
     TrainingOptions,
@@ -48,8 +65,9 @@ from shared.ner.training import (
 )
 from shared.ner.training import train_chunk as run_train_chunk
 from shared.service import training_jobs
-from shared.storage.blobs import BlobStore
-from shared.storage.documents import iter_documents
+from shared.storage.blobs import BlobStore, blob_not_found
+from shared.storage.clients import blob_container, storage_call
+from shared.storage.documents import DOWNLOAD_WORKERS, check_documents, iter_document_results
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 
@@ -63,6 +81,16 @@ STOP_CHECK_SECONDS = 2.0
 """How often a training chunk re-reads the job row to notice a cancel."""
 MODEL_LIFETIME_DAYS = 182
 """A model's ``modelExpirationDate``: about six months, like a training config version's lifetime."""
+DEV_FRACTION = 0.1
+"""Share of the training documents held out as the dev set (early stopping and best-model choice)."""
+MAX_DEV_DOCUMENTS = 500
+"""Cap on the dev set: beyond a few hundred documents a larger dev set barely steadies the score, but
+every dev evaluation (each ``eval_frequency`` steps) costs time in proportion, and the documents are
+worth more as training data."""
+EVAL_BATCH_DOCUMENTS = 64
+"""Test documents predicted per ``nlp.pipe`` call during evaluation."""
+SHARD_CACHE_BYTES = 128 * 1024 * 1024
+"""Training DocBin bytes kept per process between chunks (least recently used dropped first)."""
 
 ERROR_START = "[ner-error]"
 ERROR_END = "[/ner-error]"
@@ -152,6 +180,10 @@ class ChunkSummary(Payload):
     best_score: float | None
     finished: bool
     stop_reason: str | None
+    # The chunk records the job's progress itself (no separate activity per chunk); None when the
+    # chunk stopped for a cancel and recorded nothing.
+    percent_complete: int | None = None
+    estimated_end: str | None = None
 
 
 @dataclass
@@ -263,14 +295,223 @@ def _load_manifest(blobs: BlobStore, ref: JobRef) -> dict[str, Any]:
     return manifest
 
 
-def _load_snapshot(blobs: BlobStore, ref: JobRef) -> ProjectFile:
-    return parse_project_file(
-        blobs.get_json(_blob(ref, "snapshot.json")), expected_project_name=ref.projectName
+def _documents_by_location(project_file: ProjectFile) -> dict[str, DocumentAsset]:
+    return _documents_by_location_list(project_file.documents)
+
+
+def _documents_by_location_list(documents: Sequence[DocumentAsset]) -> dict[str, DocumentAsset]:
+    return {doc.location: doc for doc in documents}
+
+
+def _shard_documents_blob(ref: JobRef, shard: str) -> str:
+    return _blob(ref, f"shards/{shard}.docs.json")
+
+
+def _document_from_dict(data: dict[str, Any]) -> DocumentAsset:
+    """Inverse of ``DocumentAsset.to_dict`` for the validated slices this module writes."""
+    return DocumentAsset(
+        location=str(data["location"]),
+        language=str(data["language"]),
+        dataset=data.get("dataset"),
+        regions=[
+            Region(
+                offset=int(region["regionOffset"]),
+                length=int(region["regionLength"]),
+                labels=[
+                    Label(str(label["category"]), int(label["offset"]), int(label["length"]))
+                    for label in region["labels"]
+                ],
+            )
+            for region in data["entities"]
+        ],
     )
 
 
-def _documents_by_location(project_file: ProjectFile) -> dict[str, DocumentAsset]:
-    return {doc.location: doc for doc in project_file.documents}
+def _shard_documents(blobs: BlobStore, ref: JobRef, shard: str) -> list[DocumentAsset]:
+    return [_document_from_dict(item) for item in blobs.get_json(_shard_documents_blob(ref, shard))]
+
+
+def _write_shard_documents(
+    blobs: BlobStore, ref: JobRef, shards: dict[str, list[str]], by_location: dict[str, DocumentAsset]
+) -> None:
+    """One small blob per shard with its documents' labels, written a few at a time."""
+
+    def write(item: tuple[str, list[str]]) -> None:
+        shard, locations = item
+        blobs.put_json(
+            _shard_documents_blob(ref, shard), [by_location[location].to_dict() for location in locations]
+        )
+
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS, thread_name_prefix="shard-plan") as pool:
+        list(pool.map(write, shards.items()))
+
+
+class _DocumentProblems:
+    """Collects the unusable documents of a step, to fail once naming all of them (up to a limit)."""
+
+    def __init__(self) -> None:
+        self.failing = 0
+        self.label_failures = 0
+        self.first: AppError | None = None
+        self.details: list[ErrorDetail] = []
+
+    def add(self, error: AppError, location: str, *, label: bool) -> None:
+        self.failing += 1
+        self.label_failures += int(label)
+        self.first = self.first or error
+        if len(self.details) < MAX_REPORTED_PROBLEMS:
+            remaining = MAX_REPORTED_PROBLEMS - len(self.details)
+            self.details.extend(
+                (error.details or [ErrorDetail(error.code, error.message, location)])[:remaining]
+            )
+
+    def accept(self, document: DocumentAsset, result: str | AppError) -> bool:
+        """Record ``result`` if the document is unusable; True if it may be converted."""
+        if isinstance(result, AppError):
+            self.add(result, document.location, label=False)
+            return False
+        try:
+            check_labels_fit(document, result)
+        except AppError as error:
+            self.add(error, document.location, label=True)
+            return False
+        # Once something failed the step will fail: keep checking, stop converting.
+        return self.failing == 0
+
+    def raise_if_any(self) -> None:
+        """Raise one ``InvalidArgument`` for everything collected (a lone document error unchanged)."""
+        if not self.failing or self.first is None:
+            return
+        if self.failing == 1 and not self.label_failures:
+            raise self.first
+        first = self.details[0].message if self.details else self.first.message
+        if self.label_failures == self.failing:
+            message = (
+                f"{self.failing} document(s) have labels that do not fit their text; fix the labels and "
+                f"train again. First problem: {first}"
+            )
+        else:
+            message = (
+                f"{self.failing} document(s) cannot be used for training (missing, unreadable, or with "
+                f"labels that do not fit their text); fix them and train again. First problem: {first}"
+            )
+        raise invalid_with_details(message, self.details, "assets")
+
+
+class _BlobBytesCache:
+    """Process-wide LRU of immutable blobs' bytes, bounded by total size."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, blobs: BlobStore, name: str) -> bytes:
+        with self._lock:
+            data = self._items.get(name)
+            if data is not None:
+                self._items.move_to_end(name)
+                return data
+        data = blobs.get_bytes(name)
+        with self._lock:
+            if name not in self._items and len(data) <= self._max_bytes:
+                self._items[name] = data
+                self._size += len(data)
+                while self._size > self._max_bytes:
+                    _, dropped = self._items.popitem(last=False)
+                    self._size -= len(dropped)
+        return data
+
+    def forget_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for name in [name for name in self._items if name.startswith(prefix)]:
+                self._size -= len(self._items.pop(name))
+
+
+_shard_cache = _BlobBytesCache(SHARD_CACHE_BYTES)
+
+
+class _CheckpointCache:
+    """The last checkpoint this process wrote, with its ETag, so the next chunk here skips the download.
+
+    A chunk first asks for the blob's current ETag (a HEAD request); only if another process wrote the
+    checkpoint since does it download it. One entry: a worker trains one chunk at a time.
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[str, str, bytes] | None = None
+        self._lock = threading.Lock()
+
+    def read(self, settings: Settings, name: str) -> bytes:
+        client = blob_container(settings.storage_connection, settings.app_container).get_blob_client(name)
+        with self._lock:
+            entry = self._entry
+        try:
+            if entry is not None and entry[0] == name:
+                with storage_call(f"read properties of blob '{name}'"):
+                    etag = client.get_blob_properties().etag
+                if etag == entry[1]:
+                    return entry[2]
+            with storage_call(f"read blob '{name}'"):
+                downloader = client.download_blob()
+                data = downloader.readall()
+                etag = downloader.properties.etag
+        except ResourceNotFoundError:
+            raise blob_not_found(settings.app_container, name) from None
+        self._remember(name, etag, data)
+        return data
+
+    def write(self, settings: Settings, name: str, data: bytes) -> None:
+        client = blob_container(settings.storage_connection, settings.app_container).get_blob_client(name)
+        with storage_call(f"write blob '{name}'"):
+            result = client.upload_blob(data, overwrite=True)
+        self._remember(name, str(result.get("etag")), data)
+
+    def forget_prefix(self, prefix: str) -> None:
+        with self._lock:
+            if self._entry is not None and self._entry[0].startswith(prefix):
+                self._entry = None
+
+    def _remember(self, name: str, etag: str | None, data: bytes) -> None:
+        with self._lock:
+            self._entry = (name, etag, data) if etag else None
+
+
+_checkpoint_cache = _CheckpointCache()
+
+
+class _ModelCache:
+    """The evaluation model of the latest job this process evaluated, loaded once for all its shards.
+
+    ``nlp.pipe`` is not documented as thread-safe, so shards evaluated concurrently in one process
+    take turns on the shared model (prediction is CPU-bound: the GIL serialises it anyway).
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[str, Language, threading.Lock] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, blobs: BlobStore, name: str) -> tuple[Language, threading.Lock]:
+        with self._lock:
+            if self._entry is None or self._entry[0] != name:
+                self._entry = (name, load_model(blobs.get_bytes(name)), threading.Lock())
+            return self._entry[1], self._entry[2]
+
+    def forget_prefix(self, prefix: str) -> None:
+        with self._lock:
+            if self._entry is not None and self._entry[0].startswith(prefix):
+                self._entry = None
+
+
+_model_cache = _ModelCache()
+
+
+def _forget_cached(ref: JobRef) -> None:
+    prefix = training_jobs.scratch_prefix(ref.projectName, ref.jobId)
+    _shard_cache.forget_prefix(prefix)
+    _checkpoint_cache.forget_prefix(prefix)
+    _model_cache.forget_prefix(prefix)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,11 +519,14 @@ def _documents_by_location(project_file: ProjectFile) -> dict[str, DocumentAsset
 
 
 def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD_SIZE) -> PreparedTraining:
-    """Mark the job running, validate the documents against their labels, split and plan shards.
+    """Mark the job running, check the documents exist, split and plan shards.
+
+    Existence and size of every document come from one listing of the input container; nothing is
+    downloaded here. Decoding and label checks happen when a shard is converted (:func:`convert_shard`).
 
     Raises:
-        InvalidArgument: a document is missing, unreadable, or a label does not fit its document
-            (one detail per problem, naming document, label and offset); the split is impossible.
+        InvalidArgument: the input container is missing, a document is missing, empty or too large (one
+            detail per document, up to :data:`MAX_REPORTED_PROBLEMS`); the split is impossible.
     """
     job = training_jobs.mark_phase(settings, ref.projectName, ref.jobId, "splitting")
     project = ProjectStore(settings).get(ref.projectName)
@@ -299,28 +543,18 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
     by_location = _documents_by_location(project_file)
     container = project_file.storage_input_container_name or project.storage_input_container_name
 
-    problems: list[ErrorDetail] = []
-    failing = 0
-    for location, text in iter_documents(settings, container, [doc.location for doc in documents]):
-        try:
-            check_labels_fit(by_location[location], text)
-        except AppError as error:
-            failing += 1
-            if len(problems) < MAX_REPORTED_PROBLEMS:
-                problems.extend(error.details or [ErrorDetail(error.code, error.message, location)])
-    if problems:
-        raise invalid_with_details(
-            f"{failing} document(s) have labels that do not fit their text; fix the labels and train again. "
-            f"First problem: {problems[0].message}",
-            problems[:MAX_REPORTED_PROBLEMS],
-            "assets",
-        )
+    problems = _DocumentProblems()
+    for error in check_documents(settings, container, [doc.location for doc in documents]):
+        problems.add(error, error.target or "", label=False)
+    problems.raise_if_any()
 
     split = split_documents(
         documents, job.evaluation_options, seed=job.seed, categories=project_file.entity_categories
     )
     train_docs = [by_location[location] for location in split.train]
-    train_locations, dev_locations = carve_dev_set(train_docs, seed=job.seed)
+    train_locations, dev_locations = carve_dev_set(
+        train_docs, fraction=dev_fraction(len(train_docs)), seed=job.seed
+    )
     shards = {
         **_shard_ids("train", train_locations, shard_size),
         **_shard_ids("dev", dev_locations, shard_size),
@@ -337,6 +571,7 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
         "shards": shards,
     }
     blobs.put_json(_blob(ref, "snapshot.json"), raw_assets)
+    _write_shard_documents(blobs, ref, shards, by_location)
     blobs.put_json(
         _blob(ref, "split.json"),
         {**split.to_dict(), "dev": dev_locations, "trainWithoutDev": train_locations},
@@ -369,21 +604,44 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
     return prepared
 
 
+def dev_fraction(train_documents: int) -> float:
+    """The share of ``train_documents`` to carve as dev set: :data:`DEV_FRACTION`, at most
+    :data:`MAX_DEV_DOCUMENTS` documents."""
+    if train_documents <= 0:
+        return DEV_FRACTION
+    return min(DEV_FRACTION, MAX_DEV_DOCUMENTS / train_documents)
+
+
 def convert_shard(settings: Settings, task: ShardTask) -> ShardSummary:
-    """Build the DocBin of one shard; label alignment problems become job warnings."""
+    """Read, check and convert one shard's documents into its DocBin.
+
+    Each document is downloaded once (a few concurrently), decoded and its labels checked before it is
+    converted; label alignment problems become job warnings.
+
+    Raises:
+        InvalidArgument: documents of the shard are missing, unreadable or have labels that do not fit
+            their text (one detail per problem naming document, label and offset, up to
+            :data:`MAX_REPORTED_PROBLEMS`; a single unreadable document is reported with its own error).
+    """
     ref = task.ref
     blobs = BlobStore(settings)
     manifest = _load_manifest(blobs, ref)
-    by_location = _documents_by_location(_load_snapshot(blobs, ref))
-    locations: list[str] = manifest["shards"][task.shard]
-    items = (
-        (by_location[location], text)
-        for location, text in iter_documents(settings, manifest["container"], locations)
-    )
-    data, warnings = build_doc_bin(manifest["spacy_lang"], items)
+    documents = _shard_documents(blobs, ref, task.shard)
+    by_location = _documents_by_location_list(documents)
+    problems = _DocumentProblems()
+
+    def usable() -> Iterator[tuple[DocumentAsset, str]]:
+        for location, result in iter_document_results(settings, manifest["container"], list(by_location)):
+            document = by_location[location]
+            if problems.accept(document, result):
+                assert isinstance(result, str)
+                yield document, result
+
+    data, warnings = build_doc_bin(manifest["spacy_lang"], usable())
+    problems.raise_if_any()
     blobs.put_bytes(shard_blob(ref, task.shard), data)
     training_jobs.add_warnings(settings, ref.projectName, ref.jobId, list(warnings))
-    return ShardSummary(shard=task.shard, documents=len(locations), warnings=len(warnings))
+    return ShardSummary(shard=task.shard, documents=len(documents), warnings=len(warnings))
 
 
 def _training_options(settings: Settings, manifest: dict[str, Any]) -> TrainingOptions:
@@ -398,8 +656,9 @@ def _training_options(settings: Settings, manifest: dict[str, Any]) -> TrainingO
 
 
 def _doc_bins(blobs: BlobStore, ref: JobRef, manifest: dict[str, Any], kind: str) -> list[bytes]:
+    # Shards never change once converted: chunk after chunk in this process reuses the bytes.
     return [
-        blobs.get_bytes(shard_blob(ref, shard))
+        _shard_cache.get(blobs, shard_blob(ref, shard))
         for shard in sorted(manifest["shards"])
         if shard.startswith(kind + "-")
     ]
@@ -412,7 +671,7 @@ def init_training(settings: Settings, ref: JobRef) -> TrainingPlan:
     manifest = _load_manifest(blobs, ref)
     options = _training_options(settings, manifest)
     checkpoint = init_checkpoint(options, _doc_bins(blobs, ref, manifest, "train"))
-    blobs.put_bytes(_blob(ref, "checkpoint.bin"), checkpoint)
+    _checkpoint_cache.write(settings, _blob(ref, "checkpoint.bin"), checkpoint)
     return TrainingPlan(max_steps=options.max_steps)
 
 
@@ -436,7 +695,12 @@ class _StopCheck:
 
 
 def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
-    """Resume from the checkpoint, train for ``train_chunk_seconds``, save the checkpoint."""
+    """Resume from the checkpoint, train for ``train_chunk_seconds``, save it and record the progress.
+
+    The job's ``percentComplete`` and ``estimatedEndDateTime`` (from the time per step measured over
+    every chunk so far) are written here and returned, so the orchestrator needs no activity of its own
+    per chunk to report them.
+    """
     record = training_jobs.heartbeat(settings, ref.projectName, ref.jobId)
     if training_jobs.is_stop_requested(record):
         return ChunkSummary(0, settings.train_max_steps, 0, 0.0, 0.0, None, None, True, "cancelled")
@@ -446,7 +710,7 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     # Without dev documents (a one-document training set) training simply runs to max_steps.
     dev_bins = _doc_bins(blobs, ref, manifest, "dev")
     checkpoint_name = _blob(ref, "checkpoint.bin")
-    checkpoint = blobs.get_bytes(checkpoint_name)
+    checkpoint = _checkpoint_cache.read(settings, checkpoint_name)
     started = time.monotonic()
     result = run_train_chunk(
         checkpoint,
@@ -456,14 +720,20 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
         should_stop=_StopCheck(settings, ref),
     )
     seconds = time.monotonic() - started
-    blobs.put_bytes(checkpoint_name, result.checkpoint)
+    _checkpoint_cache.write(settings, checkpoint_name, result.checkpoint)
     previous = int(manifest.get("step", 0))
+    steps_run = max(0, result.step - previous)
+    timed_seconds = float(manifest.get("timed_seconds", 0.0)) + seconds
+    timed_steps = int(manifest.get("timed_steps", 0)) + steps_run
     # Remember where the checkpoint was so a retried or resumed chunk measures only its own steps.
-    blobs.put_json(_blob(ref, "manifest.json"), {**manifest, "step": result.step})
-    return ChunkSummary(
+    blobs.put_json(
+        _blob(ref, "manifest.json"),
+        {**manifest, "step": result.step, "timed_seconds": timed_seconds, "timed_steps": timed_steps},
+    )
+    summary = ChunkSummary(
         step=result.step,
         max_steps=settings.train_max_steps,
-        steps_run=max(0, result.step - previous),
+        steps_run=steps_run,
         seconds=round(seconds, 3),
         loss=float(result.loss),
         dev_score=result.dev_score,
@@ -471,6 +741,27 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
         finished=result.finished,
         stop_reason=result.stop_reason,
     )
+    if result.stop_reason == "cancelled":
+        return summary
+    try:
+        progress = record_training_progress(
+            settings,
+            ProgressUpdate(
+                ref.projectName,
+                ref.jobId,
+                step=result.step,
+                max_steps=settings.train_max_steps,
+                finished=result.finished,
+                seconds_per_step=timed_seconds / timed_steps if timed_steps else None,
+            ),
+        )
+    except training_jobs.JobNotActive:
+        # A cancel landed after the last step: the orchestration finishes it as a cancel.
+        summary.finished, summary.stop_reason = True, "cancelled"
+        return summary
+    summary.percent_complete = progress.percent_complete
+    summary.estimated_end = progress.estimated_end
+    return summary
 
 
 def record_training_progress(settings: Settings, update: ProgressUpdate) -> ProgressSummary:
@@ -491,9 +782,12 @@ def record_training_progress(settings: Settings, update: ProgressUpdate) -> Prog
 def start_evaluation(settings: Settings, ref: JobRef) -> None:
     """Close training, open evaluation and extract the best model for the evaluation shards."""
     blobs = BlobStore(settings)
-    checkpoint = blobs.get_bytes(_blob(ref, "checkpoint.bin"))
+    checkpoint = _checkpoint_cache.read(settings, _blob(ref, "checkpoint.bin"))
     blobs.put_bytes(_blob(ref, "model.bin"), best_model_bytes(checkpoint))
     training_jobs.start_evaluation(settings, ref.projectName, ref.jobId)
+    # Training is over: this process no longer needs the job's shards or checkpoint.
+    _shard_cache.forget_prefix(training_jobs.scratch_prefix(ref.projectName, ref.jobId))
+    _checkpoint_cache.forget_prefix(training_jobs.scratch_prefix(ref.projectName, ref.jobId))
 
 
 def _region_evaluations(
@@ -507,23 +801,52 @@ def _region_evaluations(
     return regions
 
 
+def _evaluate_batch(
+    nlp: Language, lock: threading.Lock, batch: list[tuple[DocumentAsset, str]]
+) -> list[DocumentEvaluation]:
+    """Predict every region of a batch of documents in one ``nlp.pipe`` call."""
+    regions = [[region.text for region in region_texts(document, text)] for document, text in batch]
+    with lock:
+        predicted = predict_spans(nlp, [region for texts in regions for region in texts])
+    evaluations = []
+    start = 0
+    for (document, text), texts in zip(batch, regions, strict=True):
+        mine = predicted[start : start + len(texts)]
+        start += len(texts)
+        evaluations.append(
+            DocumentEvaluation(
+                document.location, document.language, _region_evaluations(document, text, mine)
+            )
+        )
+    return evaluations
+
+
 def evaluate_shard(settings: Settings, task: ShardTask) -> ShardEvaluation:
-    """Predict the test shard's documents with the best model and count matches per entity."""
+    """Predict the test shard's documents with the best model and count matches per entity.
+
+    The documents are downloaded a few at a time concurrently and predicted in batches of
+    :data:`EVAL_BATCH_DOCUMENTS`; the model is loaded once per process for all of the job's shards.
+    """
     ref = task.ref
     training_jobs.heartbeat(settings, ref.projectName, ref.jobId)
     blobs = BlobStore(settings)
     manifest = _load_manifest(blobs, ref)
-    by_location = _documents_by_location(_load_snapshot(blobs, ref))
-    nlp = load_model(blobs.get_bytes(_blob(ref, "model.bin")))
+    documents = _shard_documents(blobs, ref, task.shard)
+    by_location = _documents_by_location_list(documents)
+    nlp, lock = _model_cache.get(blobs, _blob(ref, "model.bin"))
     counts = EvaluationCounts()
     results: list[dict[str, Any]] = []
-    locations: list[str] = manifest["shards"][task.shard]
-    for location, text in iter_documents(settings, manifest["container"], locations):
-        document = by_location[location]
-        texts = [region.text for region in region_texts(document, text)]
-        evaluation = DocumentEvaluation(
-            location, document.language, _region_evaluations(document, text, predict_spans(nlp, texts))
-        )
+    batch: list[tuple[DocumentAsset, str]] = []
+    for location, result in iter_document_results(settings, manifest["container"], list(by_location)):
+        if isinstance(result, AppError):
+            raise result  # converted a moment ago: the document changed or vanished since
+        batch.append((by_location[location], result))
+        if len(batch) >= EVAL_BATCH_DOCUMENTS:
+            for evaluation in _evaluate_batch(nlp, lock, batch):
+                counts.add(evaluation)
+                results.append(evaluation.to_dict())
+            batch = []
+    for evaluation in _evaluate_batch(nlp, lock, batch) if batch else []:
         counts.add(evaluation)
         results.append(evaluation.to_dict())
     blobs.put_json(_blob(ref, f"eval/{task.shard}.json"), results)
@@ -585,6 +908,7 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
     projects.upsert(project)
     training_jobs.succeed_job(settings, ref.projectName, ref.jobId)
     blobs.delete_prefix(training_jobs.scratch_prefix(ref.projectName, ref.jobId))
+    _forget_cached(ref)
     micro = summary.get("customEntityRecognitionEvaluation", {}).get("microF1")
     return FinalizeResult(
         model_label=job.model_label,
@@ -597,8 +921,10 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
 def fail_training(settings: Settings, report: FailureReport) -> None:
     """Record a failed job with actionable ``errors[]``, release the slot and drop scratch data."""
     training_jobs.fail_job(settings, report.projectName, report.jobId, report.errors, phase=report.phase)
+    _forget_cached(JobRef(report.projectName, report.jobId))
 
 
 def cancel_training(settings: Settings, ref: JobRef) -> None:
     """The orchestration noticed the cancel itself (training returned ``cancelled``): finish it."""
     training_jobs.complete_cancel(settings, ref.projectName, ref.jobId)
+    _forget_cached(ref)

@@ -10,7 +10,13 @@ from azure.storage.blob import BlobServiceClient
 from shared.config import Settings, get_settings
 from shared.errors import InvalidArgument
 from shared.ner.documents import MAX_DOCUMENT_CHARS
-from shared.storage.documents import MAX_DOCUMENT_BYTES, check_container, iter_documents
+from shared.storage.documents import (
+    MAX_DOCUMENT_BYTES,
+    check_container,
+    check_documents,
+    iter_document_results,
+    iter_documents,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +55,7 @@ def test_documents_are_streamed_one_at_a_time(settings: Settings, input_containe
     upload(settings, input_container, "a.txt", b"first")
     upload(settings, input_container, "c.txt", b"third")
     documents = iter_documents(settings, input_container, ["a.txt", "missing.txt", "c.txt"])
-    # The first document arrives before the missing second one is even looked at.
+    # The first document arrives; the missing second one fails only when the consumer reaches it.
     assert next(documents) == ("a.txt", "first")
     with pytest.raises(InvalidArgument) as caught:
         next(documents)
@@ -101,3 +107,46 @@ def test_exact_checks_apply_below_the_size_bound(settings: Settings, input_conta
             list(iter_documents(settings, input_container, [name]))
         assert caught.value.target == name
         assert name in caught.value.message
+
+
+def test_concurrent_reads_keep_the_order_of_the_locations(settings: Settings, input_container: str) -> None:
+    names = [f"doc{index:03d}.txt" for index in range(40)]
+    for name in names:
+        upload(settings, input_container, name, f"text of {name}".encode())
+    wanted = list(reversed(names))
+    result = list(iter_documents(settings, input_container, wanted, workers=4))
+    assert result == [(name, f"text of {name}") for name in wanted]
+
+
+def test_document_results_carry_each_bad_document_and_go_on(settings: Settings, input_container: str) -> None:
+    upload(settings, input_container, "a.txt", b"first")
+    upload(settings, input_container, "empty.txt", b"")
+    upload(settings, input_container, "c.txt", b"third")
+    results = list(
+        iter_document_results(settings, input_container, ["a.txt", "missing.txt", "empty.txt", "c.txt"])
+    )
+    assert [location for location, _ in results] == ["a.txt", "missing.txt", "empty.txt", "c.txt"]
+    assert results[0][1] == "first" and results[3][1] == "third"
+    for location, error in results[1:3]:
+        assert isinstance(error, InvalidArgument)
+        assert error.target == location and location in error.message
+
+
+def test_check_documents_lists_missing_empty_and_oversized_without_reading(
+    settings: Settings, input_container: str
+) -> None:
+    upload(settings, input_container, "docs/ok.txt", b"fine")
+    upload(settings, input_container, "docs/empty.txt", b"")
+    upload(settings, input_container, "docs/huge.txt", b"a" * (MAX_DOCUMENT_BYTES + 1))
+    upload(settings, input_container, "other.txt", b"not asked for")
+    problems = check_documents(
+        settings, input_container, ["docs/ok.txt", "docs/huge.txt", "docs/gone.txt", "docs/empty.txt"]
+    )
+    assert [problem.target for problem in problems] == ["docs/huge.txt", "docs/gone.txt", "docs/empty.txt"]
+    assert "bytes" in problems[0].message
+    assert "not found" in problems[1].message and input_container in problems[1].message
+    assert "empty" in problems[2].message
+    assert check_documents(settings, input_container, ["docs/ok.txt", "other.txt"]) == []
+    with pytest.raises(InvalidArgument) as caught:
+        check_documents(settings, f"{input_container}-nothere", ["docs/ok.txt"])
+    assert caught.value.target == "storageInputContainerName"

@@ -20,8 +20,9 @@ from shared.config import Settings, get_settings
 from shared.errors import AppError, Conflict, InvalidArgument, NotFound, OperationNotFound, ProjectNotFound
 from shared.models import JobStatus, ProjectRecord, utc_now
 from shared.service import pipeline, training_jobs
-from shared.service.pipeline import FailureReport, FinalizeRequest, JobRef, ProgressUpdate, ShardTask
+from shared.service.pipeline import FailureReport, FinalizeRequest, JobRef, ShardTask
 from shared.storage.blobs import BlobStore
+from shared.storage.documents import MAX_DOCUMENT_BYTES
 from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
@@ -152,11 +153,9 @@ def _run_pipeline(settings: Settings, job_id: str) -> pipeline.FinalizeResult:
         phase = "training"
         plan = pipeline.init_training(settings, ref)
         for _ in range(50):
+            # A chunk records the job's progress itself (the orchestrator calls no progress activity).
             chunk = pipeline.train_chunk(settings, ref)
-            pipeline.record_training_progress(
-                settings,
-                ProgressUpdate(PROJECT, job_id, chunk.step, plan.max_steps, chunk.finished, chunk.seconds),
-            )
+            assert chunk.max_steps == plan.max_steps and chunk.percent_complete is not None
             if chunk.finished:
                 break
         phase = "evaluating"
@@ -264,8 +263,73 @@ def test_label_outside_its_document_is_reported_with_document_and_offset(
     failed = TrainingJobStore(settings).get(PROJECT, job.job_id)
     assert failed.status == JobStatus.FAILED
     reported = json.dumps(failed.errors)
-    assert "doc02.txt" in reported
+    assert "doc02.txt" in reported and "5000" in reported
+    # Labels are checked where the documents are read, when their shard is converted.
+    assert failed.phase == "converting"
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
+
+
+def test_every_unusable_document_is_named_before_any_training(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    service = BlobServiceClient.from_connection_string(settings.storage_connection)
+    container = project["metadata"]["storageInputContainerName"]
+    service.get_blob_client(container, "doc01.txt").delete_blob()
+    service.get_blob_client(container, "doc04.txt").upload_blob(b"", overwrite=True)
+    service.get_blob_client(container, "doc07.txt").upload_blob(
+        b"a" * (MAX_DOCUMENT_BYTES + 1), overwrite=True
+    )
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+
+    with pytest.raises(InvalidArgument):
+        _run_pipeline(settings, job.job_id)
+
+    failed = TrainingJobStore(settings).get(PROJECT, job.job_id)
+    assert failed.status == JobStatus.FAILED and failed.phase == "splitting"
+    (error,) = failed.errors
+    assert "3 document(s)" in error["message"]
+    assert [detail["target"] for detail in error["details"]] == ["doc01.txt", "doc04.txt", "doc07.txt"]
+
+
+def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    job = training_jobs.create_training_job(
+        settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    )
+    ref = JobRef(PROJECT, job.job_id)
+    pipeline.prepare_training(settings, ref, shard_size=100)
+    manifest = BlobStore(settings).get_json(
+        training_jobs.scratch_prefix(PROJECT, job.job_id) + "manifest.json"
+    )
+    undecodable, mislabelled = manifest["shards"]["train-0000"][:2]
+    # Break two documents of one shard after the split: only reading them can tell.
+    service = BlobServiceClient.from_connection_string(settings.storage_connection)
+    container = project["metadata"]["storageInputContainerName"]
+    service.get_blob_client(container, undecodable).upload_blob("caf\u00e9".encode("latin-1"), overwrite=True)
+    service.get_blob_client(container, mislabelled).upload_blob(b"Too short.", overwrite=True)
+
+    with pytest.raises(InvalidArgument) as caught:
+        pipeline.convert_shard(settings, ShardTask(PROJECT, job.job_id, "train-0000"))
+
+    assert "2 document(s)" in caught.value.message
+    targets = json.dumps([detail.to_dict() for detail in caught.value.details])
+    assert undecodable in targets and "UTF-8" in targets
+    assert mislabelled in targets
+
+
+def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) -> None:
+    name = "jobs/cache-test/job-1/checkpoint.bin"
+    cache = pipeline._CheckpointCache()
+    cache.write(settings, name, b"written here")
+    assert cache.read(settings, name) == b"written here"
+    BlobStore(settings).put_bytes(name, b"written by another worker")
+    assert cache.read(settings, name) == b"written by another worker"
+    BlobStore(settings).delete(name)
+    with pytest.raises(NotFound):
+        cache.read(settings, name)
 
 
 def test_second_job_conflicts_while_the_first_holds_the_slot(

@@ -6,7 +6,7 @@ import pytest
 
 from shared.errors import ErrorDetail, InvalidArgument, InvalidRequest, StorageError
 from shared.models import utc_now
-from shared.service.pipeline import encode_error, error_from_failure
+from shared.service.pipeline import MAX_DEV_DOCUMENTS, dev_fraction, encode_error, error_from_failure
 from shared.service.training_jobs import new_job_id, parse_queued_request, percent_of
 
 
@@ -72,3 +72,9 @@ def test_job_id_has_azure_shape() -> None:
     guid, ticks = job_id.split("_")
 
     assert len(guid) == 36 and ticks.isdigit() and int(ticks) % 864_000_000_000 == 0
+
+
+def test_dev_set_is_a_tenth_of_training_capped_in_documents() -> None:
+    assert dev_fraction(221) == pytest.approx(0.1)
+    assert dev_fraction(0) == pytest.approx(0.1)
+    assert round(20_000 * dev_fraction(20_000)) == MAX_DEV_DOCUMENTS
