@@ -198,7 +198,12 @@ def test_http_api_through_the_sdk_client(harness: Harness) -> None:
         await client.start_new("approval", "fixed-id", 30)
         with pytest.raises(Exception, match="already exists"):
             await client.start_new("approval", "fixed-id", 30)
-        running = await client.get_status("fixed-id")
+        # Pending until its first episode has run (which may take a moment on a loaded machine).
+        for _ in range(200):
+            running = await client.get_status("fixed-id")
+            if running.runtime_status.value != "Pending":
+                break
+            await asyncio.sleep(0.05)
         seen["running"] = running.runtime_status.value
         await client.raise_event("fixed-id", "approve", {"by": "me"})
         done = await harness.engine.wait_for("fixed-id", 30)
