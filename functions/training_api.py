@@ -1,18 +1,22 @@
 """Training routes: start (``:train``), get, list and cancel (``:cancel``) training jobs.
 
 The job row is the source of truth; the Durable instance (id = job id) is consulted to reconcile a row
-that still says active after its orchestration failed, was terminated or vanished.
+that still says active after its orchestration failed, was terminated or vanished. A healthy job
+writes its row at least once per training chunk, so the runtime is only asked about a row that has
+gone quiet (see :func:`needs_runtime_check`): a status poll of a live job costs one table read.
 """
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from functions import _http
 from shared.config import Settings, get_settings
-from shared.models import JobStatus, TrainingJobRecord
+from shared.errors import OperationNotFound, StorageError
+from shared.models import JobStatus, TrainingJobRecord, utc_now
 from shared.service import projects, training_jobs
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,13 @@ log = logging.getLogger(__name__)
 bp = df.Blueprint()
 
 PROJECT = f"{_http.PROJECTS_ROUTE}/{{projectName}}"
+
+QUIET_AFTER = timedelta(seconds=60)
+"""A running job whose row has not changed for this long (or two training chunks, if longer) may have
+lost its orchestration: only then is the Durable runtime consulted."""
+NOT_STARTED_QUIET_AFTER = timedelta(seconds=5)
+"""``start_new`` follows the row write within milliseconds and the first activity moves the job to
+running; a job still ``notStarted`` after this long is checked against the runtime."""
 
 
 def _job_path(project_name: str, job_id: str) -> str:
@@ -30,9 +41,25 @@ def _job_public(job: TrainingJobRecord) -> dict:
     return job.to_public()
 
 
-async def _reconciled(settings: Settings, client: df.DurableOrchestrationClient, job: TrainingJobRecord) -> TrainingJobRecord:
-    """``job``, corrected if its orchestration ended without updating it (active rows only)."""
+def needs_runtime_check(settings: Settings, job: TrainingJobRecord, now: datetime) -> bool:
+    """True when asking the Durable runtime about ``job`` could change what the API reports.
+
+    Terminal rows are final. An active row that changed recently belongs to a live orchestration
+    (heartbeats and progress are written at least once per chunk); a quiet one may belong to an
+    orchestration that failed, was terminated or vanished behind the row's back.
+    """
     if job.status not in JobStatus.ACTIVE:
+        return False
+    if job.status == JobStatus.NOT_STARTED:
+        return now - job.created >= NOT_STARTED_QUIET_AFTER
+    seen = max(job.last_updated, job.heartbeat) if job.heartbeat is not None else job.last_updated
+    quiet_after = max(QUIET_AFTER, timedelta(seconds=2 * settings.train_chunk_seconds))
+    return now - seen >= quiet_after
+
+
+async def _reconciled(settings: Settings, client: df.DurableOrchestrationClient, job: TrainingJobRecord) -> TrainingJobRecord:
+    """``job``, corrected if its orchestration ended without updating it (quiet active rows only)."""
+    if not needs_runtime_check(settings, job, utc_now()):
         return job
     try:
         status = await client.get_status(job.job_id)
@@ -44,6 +71,19 @@ async def _reconciled(settings: Settings, client: df.DurableOrchestrationClient,
     return await asyncio.to_thread(
         training_jobs.reconcile_with_runtime, settings, job.project_name, job.job_id, runtime
     )
+
+
+def _read_job(settings: Settings, project_name: str, job_id: str) -> TrainingJobRecord:
+    """The job row; the project row is read only when no job row was found.
+
+    Project deletion removes the job rows before the project row, and a job is only created on an
+    existing project, so a job row found implies its project exists. Otherwise the project-first
+    lookup decides the answer (ProjectNotFound, OperationNotFound or the storage failure).
+    """
+    try:
+        return training_jobs.get_job(settings, project_name, job_id)
+    except (OperationNotFound, StorageError):
+        return projects.get_training_job(settings, project_name, job_id)
 
 
 @bp.route(route=f"{PROJECT}/:train", methods=["POST"])
@@ -67,7 +107,7 @@ async def start_training_job(req: func.HttpRequest, client: df.DurableOrchestrat
 async def get_training_job(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A training job's state."""
     settings, name, job_id = get_settings(), _http.route(req, "projectName"), _http.route(req, "jobId")
-    job = await asyncio.to_thread(projects.get_training_job, settings, name, job_id)
+    job = await asyncio.to_thread(_read_job, settings, name, job_id)
     return _http.json_response((await _reconciled(settings, client, job)).to_public())
 
 
