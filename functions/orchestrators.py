@@ -87,6 +87,8 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         )
 
         phase = "training"
+        # Initialising the model is training work: report the phase before it, not after.
+        context.set_custom_status(_status(phase, step=0, percentComplete=0))
         plan = yield context.call_activity_with_retry(names.INIT_TRAINING, RETRY, ref)
         max_steps = int(plan["max_steps"])
         context.set_custom_status(_status(phase, step=0, maxSteps=max_steps, percentComplete=0))
