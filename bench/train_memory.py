@@ -6,11 +6,12 @@ the service's own ``build_doc_bin`` into shards of 200 documents, split like a j
 
 * ``init_checkpoint`` (seconds);
 * chunk 1 (``--steps`` steps) and chunk 2 (``--steps`` more) of ``train_chunk`` with
-  ``eval_frequency = --eval-frequency``, in the same process (chunk 2 shows what a second chunk of a
-  worker costs): seconds per chunk, seconds per step, startup (time to the first step is not exposed,
-  so it is estimated as chunk time minus steps x the median of chunk 2's step time is not available
-  either: instead a chunk of 0 steps is timed, ``startup``);
-* checkpoint size and ``msgpack`` load/dump seconds;
+  ``eval_frequency = --eval-frequency``, in the same process (chunk 2 shows what a later chunk of a
+  worker costs): seconds per chunk and per step (chunk time / steps, evaluations included, and the
+  same without two empty-chunk times);
+* checkpoint size after the two chunks and its ``msgpack`` load/dump seconds;
+* an empty chunk (0 steps): what a chunk costs besides its steps (restore model and optimizer, decode
+  or look up the corpus, write the checkpoint);
 * peak RSS of the process (``resource.getrusage(RUSAGE_SELF).ru_maxrss``).
 
 ``--baseline REV`` also measures ``shared/ner/training.py`` as of git revision REV (extracted to a
@@ -100,16 +101,6 @@ def _measure(module_path: str, documents: int, steps: int, eval_frequency: int) 
     checkpoint = training.init_checkpoint(options, train_bins)
     out["init_seconds"] = time.perf_counter() - t0
     out["rss_after_init_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["checkpoint_mib"] = len(checkpoint) / 2**20
-    import srsly
-
-    t0 = time.perf_counter()
-    state = srsly.msgpack_loads(checkpoint)
-    out["checkpoint_load_seconds"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    srsly.msgpack_dumps(state)
-    out["checkpoint_dump_seconds"] = time.perf_counter() - t0
-    del state
     chunks = []
     for _ in range(2):
         t0 = time.perf_counter()
@@ -117,6 +108,16 @@ def _measure(module_path: str, documents: int, steps: int, eval_frequency: int) 
         seconds = time.perf_counter() - t0
         checkpoint = result.checkpoint
         chunks.append({"seconds": seconds, "steps": len(result.losses), "dev_score": result.dev_score})
+    import srsly
+
+    out["checkpoint_mib"] = len(checkpoint) / 2**20  # after 2 chunks: weights, best weights, Adam moments
+    t0 = time.perf_counter()
+    state = srsly.msgpack_loads(checkpoint)
+    out["checkpoint_load_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    srsly.msgpack_dumps(state)
+    out["checkpoint_dump_seconds"] = time.perf_counter() - t0
+    del state
     t0 = time.perf_counter()
     training.train_chunk(checkpoint, train_bins, dev_bins, max_steps=0)
     out["empty_chunk_seconds"] = time.perf_counter() - t0  # startup + checkpoint write of a chunk

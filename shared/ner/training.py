@@ -82,6 +82,7 @@ STOP_CANCELLED = "cancelled"
 # larger), so an evaluation costs the same for any corpus size. Scoring 300 documents (~1,000+ entities
 # in typical data) estimates ents_f well enough to pick the best checkpoint and to stop early.
 DEV_EVAL_MAX_DOCS = 300
+EVAL_BATCH_DOCS = 32  # dev documents per nlp.pipe batch (bounds the evaluation's memory)
 
 
 @dataclass
@@ -249,7 +250,7 @@ class _Corpus:
     ``DocBin.get_docs`` builds them (user data, which training never reads, is not kept).
     """
 
-    def __init__(self, attrs: list[list[int]], strings: list[tuple[str, ...]], docs: list[_Doc]) -> None:
+    def __init__(self, attrs: list[list[Any]], strings: list[tuple[str, ...]], docs: list[_Doc]) -> None:
         self.attrs = attrs
         self.strings = strings
         self.docs = docs
@@ -274,7 +275,7 @@ class _Corpus:
         tokens = numpy.frombuffer(raw[:size], dtype=numpy.uint64).reshape((item.length, len(attrs)))
         spaces = None if item.unknown_spaces else numpy.frombuffer(raw[size:], dtype=bool).tolist()
         doc = Doc(nlp.vocab, words=tokens[:, attrs.index(ORTH)], spaces=spaces)  # type: ignore[arg-type]
-        doc = doc.from_array(attrs, tokens)
+        doc = doc.from_array(attrs, tokens)  # type: ignore[arg-type]  # spaCy's stubs are narrower
         doc.cats = dict(item.cats) if item.cats else {}
         if item.spans is not None:
             doc.spans.from_bytes(item.spans)
@@ -293,7 +294,7 @@ class _Corpus:
 
 def _decode_bins(nlp: Language, doc_bins: Sequence[bytes]) -> _Corpus:
     """Split DocBins into compact per-document records and measure every document's predicted length."""
-    attrs: list[list[int]] = []
+    attrs: list[list[Any]] = []  # attribute ids, as DocBin stores them
     strings: list[tuple[str, ...]] = []
     docs: list[_Doc] = []
     for number, data in enumerate(doc_bins):
@@ -335,7 +336,7 @@ _CORPUS_CACHE_SIZE = 2  # the train and the dev set of the job being trained
 def _corpus(nlp: Language, doc_bins: Sequence[bytes]) -> _Corpus:
     """The compact corpus of ``doc_bins`` (cached per process), with its strings in ``nlp``'s vocab."""
     digest = hashlib.sha256()
-    for part in (nlp.lang.encode(), _config_text().encode(), *doc_bins):
+    for part in (str(nlp.lang).encode(), _config_text().encode(), *doc_bins):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     key = digest.hexdigest()
@@ -623,35 +624,45 @@ def _evaluated_weights(nlp: Language, optimizer: Optimizer) -> bytes:
     return nlp.to_bytes()
 
 
+def _entity_counts(example: Example) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of one predicted example, as ``get_ner_prf``."""
+    reference = example.reference
+    if not reference.has_annotation("ENT_IOB"):
+        return 0, 0, 0
+    golds = {(ent.label_, ent.start, ent.end) for ent in reference.ents}
+    x2y = example.alignment.x2y
+    tp = fp = 0
+    for ent in example.predicted.ents:
+        aligned = x2y[ent.start : ent.end]
+        if not len(aligned):
+            continue
+        start, end = int(aligned[0]), int(aligned[-1]) + 1
+        # a prediction over tokens without gold annotation is neither right nor wrong
+        if all(token.ent_iob != 0 for token in reference[start:end]):
+            key = (ent.label_, start, end)
+            if key in golds:
+                tp += 1
+                golds.remove(key)
+            else:
+                fp += 1
+    return tp, fp, len(golds)
+
+
 def _score(nlp: Language, dev: _Corpus, indices: list[int]) -> float:
     """Micro ents_f over the dev documents ``indices``, counted like spaCy's ``get_ner_prf``.
 
     Same figure as ``nlp.evaluate(examples)["ents_f"]`` with the config's ner scorer, without its extra
     work (copying every example, retokenising for timing, scoring tokenisation).
     """
-    examples = list(dev.examples(nlp, indices))
     tp = fp = fn = 0
-    for example, doc in zip(examples, nlp.pipe(eg.predicted for eg in examples), strict=True):
-        example.predicted = doc
-        reference = example.reference
-        if not reference.has_annotation("ENT_IOB"):
-            continue
-        golds = {(ent.label_, ent.start, ent.end) for ent in reference.ents}
-        x2y = example.alignment.x2y
-        for ent in doc.ents:
-            aligned = x2y[ent.start : ent.end]
-            if not len(aligned):
-                continue
-            start, end = int(aligned[0]), int(aligned[-1]) + 1
-            # a prediction over tokens without gold annotation is neither right nor wrong
-            if all(token.ent_iob != 0 for token in reference[start:end]):
-                key = (ent.label_, start, end)
-                if key in golds:
-                    tp += 1
-                    golds.remove(key)
-                else:
-                    fp += 1
-        fn += len(golds)
+    for start in range(0, len(indices), EVAL_BATCH_DOCS):
+        # a few documents at a time: the pipe's activations grow with the batch (~1 MB per document)
+        examples = list(dev.examples(nlp, indices[start : start + EVAL_BATCH_DOCS]))
+        predicted = nlp.pipe((eg.predicted for eg in examples), batch_size=EVAL_BATCH_DOCS)
+        for example, doc in zip(examples, predicted, strict=True):
+            example.predicted = doc
+            found, extra, missed = _entity_counts(example)
+            tp, fp, fn = tp + found, fp + extra, fn + missed
     if tp + fp + fn == 0:
         return 0.0
     precision = tp / (tp + fp + 1e-100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
+from spacy.training import Example
+from spacy.util import registry
 
 from shared.errors import InvalidArgument, TrainingFailed
 from shared.ner import training
@@ -216,3 +219,94 @@ def test_rejected_inputs(short_bins: bytes, long_bins: bytes) -> None:
         training.train_chunk(b"not a checkpoint", [short_bins], [])
     with pytest.raises(TrainingFailed):
         training.load_model(b"\x00garbage")
+
+
+def _old_style_examples(nlp: Language, doc_bins: list[bytes]) -> list[Example]:
+    """Every example materialised up front, as training did before the compact corpus."""
+    return [
+        Example(nlp.make_doc(reference.text), reference)
+        for data in doc_bins
+        for reference in DocBin().from_bytes(data).get_docs(nlp.vocab)
+    ]
+
+
+def test_compact_corpus_rebuilds_the_docbin_docs_and_batches_them_like_examples(
+    short_bins: bytes, long_bins: bytes
+) -> None:
+    options = _options()
+    nlp = training.load_model(training.current_model_bytes(training.init_checkpoint(options, [short_bins])))
+    bins = [short_bins, long_bins]
+    training.clear_corpus_cache()
+    corpus = training._corpus(nlp, bins)
+    expected = _old_style_examples(nlp, bins)
+    assert len(corpus) == len(expected) == 18
+    attrs = ["ORTH", "ENT_IOB", "ENT_TYPE", "SPACY", "NORM"]
+    for index, old in enumerate(expected):
+        new = corpus.example(nlp, index)
+        assert new.reference.text == old.reference.text
+        assert numpy.array_equal(new.reference.to_array(attrs), old.reference.to_array(attrs))
+        assert [(e.start, e.end, e.label_) for e in new.reference.ents] == [
+            (e.start, e.end, e.label_) for e in old.reference.ents
+        ]
+        assert corpus.lengths[index] == len(old) == len(new.predicted)
+    # the index batches of an epoch are the example batches the batcher makes from the same shuffle
+    config = nlp.config.interpolate()["training"]
+    index_batches, sizes_after = training._epoch_batches(config, corpus.lengths, 3, 2, 0)
+    order = list(expected)
+    random.Random(3 * 1_000_003 + 2).shuffle(order)
+    batcher = registry.resolve({"b": config["batcher"]})["b"]
+    example_batches = [[eg.reference.text for eg in batch] for batch in batcher(order)]
+    assert len(index_batches) > 1 and sizes_after == len(index_batches)
+    assert [[expected[i].reference.text for i in batch] for batch in index_batches] == example_batches
+    # a second lookup is served from the cache and gives the same corpus
+    assert training._corpus(nlp, bins) is corpus
+
+
+def test_dev_score_matches_spacy_evaluate_and_is_capped(
+    long_bins: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = _options(max_steps=20, eval_frequency=20)
+    result = training.train_chunk(training.init_checkpoint(options, [long_bins]), [long_bins], [long_bins])
+    nlp = training.load_model(training.current_model_bytes(result.checkpoint))
+    dev = training._corpus(nlp, [long_bins])
+    optimizer = nlp.create_optimizer()
+    everything = list(range(len(dev)))
+    spacy_f = nlp.evaluate(_old_style_examples(nlp, [long_bins]))["ents_f"] or 0.0
+    assert training._evaluate(nlp, optimizer, dev, everything) == pytest.approx(spacy_f, abs=0.0)
+    assert result.dev_score == spacy_f  # the chunk's last evaluation scored the same weights
+
+    monkeypatch.setattr(training, "DEV_EVAL_MAX_DOCS", 5)
+    sample = training._dev_indices(len(dev), seed=0)
+    assert len(sample) == 5 and sample == sorted(set(sample)) and sample == training._dev_indices(12, seed=0)
+    assert training._dev_indices(4, seed=0) == [0, 1, 2, 3]
+    subset = [
+        example for index, example in enumerate(_old_style_examples(nlp, [long_bins])) if index in sample
+    ]
+    assert training._evaluate(nlp, optimizer, dev, sample) == (nlp.evaluate(subset)["ents_f"] or 0.0)
+
+
+def test_results_do_not_depend_on_the_corpus_cache_or_the_process(long_bins: bytes, tmp_path: Path) -> None:
+    options = _options(eval_frequency=3)
+    training.clear_corpus_cache()
+    start = training.init_checkpoint(options, [long_bins])
+    cold_cache = training.train_chunk(start, [long_bins], [long_bins], max_steps=5)
+    warm_cache = training.train_chunk(start, [long_bins], [long_bins], max_steps=5)
+    assert cold_cache.losses == warm_cache.losses and cold_cache.dev_score == warm_cache.dev_score
+    assert training.current_model_bytes(cold_cache.checkpoint) == training.current_model_bytes(
+        warm_cache.checkpoint
+    )
+
+    bins_file = tmp_path / "train.spacy"
+    bins_file.write_bytes(long_bins)
+    (tmp_path / "start.bin").write_bytes(start)
+    script = (
+        "import json, sys; from pathlib import Path; from shared.ner import training;"
+        "d = Path(sys.argv[1]); data = (d / 'train.spacy').read_bytes();"
+        "r = training.train_chunk((d / 'start.bin').read_bytes(), [data], [data], max_steps=5);"
+        "print(json.dumps([r.losses, r.dev_score]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [cold_cache.losses, cold_cache.dev_score]
