@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,9 @@ class Host:
         self.engine = self._build_engine()
         client_binding = self.engine.client_binding_json if self.engine is not None else None
         self.invoker = Invoker(self.app, client_binding=client_binding)
+        # asyncio.to_thread in async handlers (every storage call of the HTTP API) uses the default
+        # executor: give it the invoker's I/O-sized pool instead of min(32, cpus + 4) threads.
+        asyncio.get_running_loop().set_default_executor(self.invoker.executor)
         # Fail before binding anything when a schedule or queue setting is wrong.
         jobs = timer_jobs(self.app.by_trigger("timerTrigger"))
         options = QueueOptions.from_host_json(self.app.host_json)
@@ -155,7 +159,15 @@ class Host:
             self._runner = None
         await _close_durable_client_session()
         if self.invoker is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.invoker.close)
+            loop = asyncio.get_running_loop()
+            # The invoker's pool is the default executor: close it from a thread of its own (a pool
+            # thread waiting for its own pool to finish would deadlock), then give the loop a fresh one.
+            closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devhost-close")
+            try:
+                await loop.run_in_executor(closer, self.invoker.close)
+            finally:
+                closer.shutdown(wait=False)
+            loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="devhost-default"))
             self.invoker = None
         self._started = False
 

@@ -5,6 +5,10 @@ client JSON), ``Out`` objects for output bindings and ``context`` when asked for
 on the host's single persistent event loop (the durable client keeps a module-global aiohttp
 session bound to it); sync functions run in a thread pool. Output bindings are written after the
 function returns.
+
+The pool is sized for I/O-bound handlers (storage calls that mostly wait): ``PYTHON_THREADPOOL_THREAD_COUNT``
+when set, else :data:`DEFAULT_THREAD_COUNT`. The host also makes it the loop's default executor, so
+``asyncio.to_thread`` in async handlers does not queue behind the default ``min(32, cpus + 4)`` threads.
 """
 
 from __future__ import annotations
@@ -27,6 +31,29 @@ from devhost.bindings import StorageBindings
 from devhost.indexer import FunctionInfo, IndexedApp
 
 logger = logging.getLogger("devhost.invoker")
+
+THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
+DEFAULT_THREAD_COUNT = 32
+"""Pool size without the setting: the worker's maximum; the handlers mostly wait on storage and HTTP."""
+
+
+def thread_count_from_settings(environ: Mapping[str, str] | None = None) -> int:
+    """``PYTHON_THREADPOOL_THREAD_COUNT`` (a positive integer) or :data:`DEFAULT_THREAD_COUNT`.
+
+    Raises:
+        ValueError: the setting is present but not a positive integer.
+    """
+    raw = (os.environ if environ is None else environ).get(THREAD_COUNT_SETTING, "").strip()
+    if not raw:
+        return DEFAULT_THREAD_COUNT
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{THREAD_COUNT_SETTING} must be a positive integer, got {raw!r}")
+    return count
+
 
 current_function: contextvars.ContextVar[str] = contextvars.ContextVar("devhost_function", default="-")
 current_invocation: contextvars.ContextVar[str] = contextvars.ContextVar("devhost_invocation", default="-")
@@ -130,7 +157,8 @@ class Invoker:
         app: the indexed app.
         client_binding: returns the JSON a ``durableClient`` binding receives (None: no durable engine).
         storage: executes blob/table/queue bindings.
-        thread_count: size of the pool for sync functions (default like the worker: min(32, cpus + 4)).
+        thread_count: size of the pool for sync functions and blocking binding I/O (default:
+            :func:`thread_count_from_settings`).
     """
 
     def __init__(
@@ -144,10 +172,13 @@ class Invoker:
         self.app = app
         self.client_binding = client_binding
         self.storage = storage or StorageBindings()
-        count = thread_count or int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or 0) or min(
-            32, (os.cpu_count() or 1) + 4
-        )
-        self._pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="devhost-fn")
+        self.thread_count = thread_count or thread_count_from_settings()
+        self._pool = ThreadPoolExecutor(max_workers=self.thread_count, thread_name_prefix="devhost-fn")
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The pool sync functions run in (the host also installs it as the loop's default executor)."""
+        return self._pool
 
     def close(self) -> None:
         """Stop the thread pool (running sync functions finish first)."""
