@@ -266,21 +266,24 @@ class _Corpus:
     ``DocBin.get_docs`` builds them (user data, which training never reads, is not kept).
     """
 
-    def __init__(self, attrs: list[list[Any]], strings: list[tuple[str, ...]], docs: list[_Doc]) -> None:
+    def __init__(self, attrs: list[list[Any]], strings: Iterable[str], docs: list[_Doc]) -> None:
         self.attrs = attrs
-        self.strings = strings
+        self.strings = tuple(sorted(set(strings)))  # every DocBin's strings, once
         self.docs = docs
-        self.lengths: list[int] = []  # predicted (nlp.make_doc) token counts, filled by _corpus
+        self.lengths: list[int] = []  # predicted (nlp.make_doc) token counts, filled by _decode_bins
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def prepare_vocab(self, nlp: Language) -> None:
-        """Add the DocBins' strings to ``nlp``'s vocab (as ``DocBin.get_docs`` does) so docs can be built."""
-        vocab = nlp.vocab
-        for strings in self.strings:
-            for string in strings:
-                vocab[string]
+        """Add the DocBins' strings to ``nlp``'s string store so their docs can be built.
+
+        ``DocBin.get_docs`` also creates a lexeme per string; lexemes are created on demand instead (they
+        are not serialised and their attributes are computed the same way whenever they are created).
+        """
+        add = nlp.vocab.strings.add
+        for string in self.strings:
+            add(string)
 
     def reference(self, nlp: Language, index: int) -> Doc:
         """The annotated document ``index`` (call :meth:`prepare_vocab` on ``nlp`` first)."""
@@ -311,7 +314,7 @@ class _Corpus:
 def _decode_bins(nlp: Language, doc_bins: Sequence[bytes]) -> _Corpus:
     """Split DocBins into compact per-document records and measure every document's predicted length."""
     attrs: list[list[Any]] = []  # attribute ids, as DocBin stores them
-    strings: list[tuple[str, ...]] = []
+    strings: set[str] = set()
     docs: list[_Doc] = []
     for number, data in enumerate(doc_bins):
         try:
@@ -319,7 +322,7 @@ def _decode_bins(nlp: Language, doc_bins: Sequence[bytes]) -> _Corpus:
         except (ValueError, KeyError) as exc:
             raise TrainingFailed(f"Training shard {number} is not a serialised DocBin: {exc}") from exc
         attrs.append(list(doc_bin.attrs))
-        strings.append(tuple(sorted(doc_bin.strings)))
+        strings.update(doc_bin.strings)
         for tokens, spaces, flags, cats, spans in zip(
             doc_bin.tokens, doc_bin.spaces, doc_bin.flags, doc_bin.cats, doc_bin.span_groups, strict=True
         ):
