@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import requests
+import requests.adapters
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
@@ -30,6 +32,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.blob import LinearRetry as BlobLinearRetry
@@ -51,6 +54,9 @@ CONNECTION_TIMEOUT_SECONDS = 10
 """Seconds to wait for a TCP connection before the attempt counts as failed."""
 READ_TIMEOUT_SECONDS = 120
 """Seconds to wait for response data (large model blobs are read in chunks, each under this limit)."""
+CONNECTION_POOL_SIZE = 64
+"""Kept-alive connections per host. requests' default (10) is below the Functions worker's thread count
+(and the local host's 32-thread pool), so busy handlers kept discarding and reopening connections."""
 
 _PASS_THROUGH = (ResourceNotFoundError, ResourceExistsError, ResourceModifiedError)
 _ensured: set[tuple[str, str, str]] = set()
@@ -113,6 +119,20 @@ def _storage_retry(policy: type[BlobLinearRetry] | type[QueueLinearRetry]) -> An
     return policy(backoff=backoff, random_jitter_range=0, retry_total=RETRY_TOTAL)
 
 
+def _transport() -> RequestsTransport:
+    """An HTTP transport whose connection pool fits many concurrent callers (one per cached client)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=CONNECTION_POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(
+        session=session,
+        session_owner=True,
+        connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+    )
+
+
 @functools.cache
 def table_service(connection_string: str) -> TableServiceClient:
     """The process-wide Table service client for ``connection_string``."""
@@ -121,8 +141,7 @@ def table_service(connection_string: str) -> TableServiceClient:
         retry_total=RETRY_TOTAL,
         retry_backoff_factor=RETRY_BACKOFF_SECONDS,
         retry_backoff_max=10,
-        connection_timeout=CONNECTION_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        transport=_transport(),
     )
 
 
@@ -132,8 +151,7 @@ def blob_service(connection_string: str) -> BlobServiceClient:
     return BlobServiceClient.from_connection_string(
         connection_string,
         retry_policy=_storage_retry(BlobLinearRetry),
-        connection_timeout=CONNECTION_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        transport=_transport(),
     )
 
 
@@ -156,8 +174,7 @@ def _queue_client(connection_string: str, queue_name: str) -> QueueClient:
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=TextBase64DecodePolicy(),
         retry_policy=_storage_retry(QueueLinearRetry),
-        connection_timeout=CONNECTION_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
+        transport=_transport(),
     )
 
 
