@@ -36,6 +36,12 @@ PROJECTS_PATH = "/language/authoring/analyze-text/projects"
 if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
     sys.path.insert(0, str(ROOT))
 
+# A bench started in the background of a non-interactive shell (`nohup ... &`) inherits SIGINT ignored,
+# and so would every child it starts: `spacy train` would then run past its wall-clock cap (the SIGINT
+# that ends it is ignored). A Python-level handler here is reset to the default in children on exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 # --------------------------------------------------------------------------- machine & results
 
@@ -421,6 +427,8 @@ def run_spacy_cli(
         "returncode": proc.returncode,
         "train_cap_seconds": train_cap,
         "interrupted_at_budget": interrupted,
+        # > a second or two means the cap did not hold (SIGINT not acted on): the CLI trained longer
+        "seconds_past_cap": max(0.0, train_seconds - train_cap),
         "last_evaluated_step": steps[-1] if steps else 0,  # spaCy logs a row per evaluation only
         "model_used": model_dir.name if model_dir.exists() else None,
         "prep_seconds": prep_seconds,

@@ -18,7 +18,7 @@ subprocess on a free loopback port, with the tiny app in ``bench/apps/devhost_be
    and window, shared by the clients); a busy window also stops a second before its activities end,
    so every busy request ran while the CPU was burning.
 
-Results: a table on stdout and ``bench/results/devhost_engine.json`` (git-ignored).
+Results: a table on stdout and ``bench/results/devhost_engine-<UTC time>.json`` (git-ignored).
 
 Run from the repository root::
 
@@ -55,7 +55,6 @@ from devhost.azurite import Azurite, free_port, start_azurite  # noqa: E402
 
 APP_DIR = ROOT / "bench" / "apps" / "devhost_bench"
 RESULTS = ROOT / "bench" / "results"
-RESULT_PATH = RESULTS / "devhost_engine.json"
 LOG_DIR = RESULTS / "logs"
 HUB_NAME = "DevhostBench"  # bench/apps/devhost_bench/host.json
 DURABLE = "/runtime/webhooks/durabletask"
@@ -625,8 +624,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_s": round(time.perf_counter() - began, 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    RESULT_PATH.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    sys.stdout.write(format_table(result) + f"\n\nresult written to {RESULT_PATH.relative_to(ROOT)}\n")
+    # one file per run, like the other scripts, so a later run does not overwrite the figures quoted
+    result_path = RESULTS / f"devhost_engine-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    result_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    sys.stdout.write(format_table(result) + f"\n\nresult written to {result_path.relative_to(ROOT)}\n")
     return 0
 
 

@@ -163,6 +163,7 @@ def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
                 print(
                     f"   [B{repeat}] cli: F1={run['scores']['microF1']:.4f} wall={run['wall_seconds']:.1f}s "
                     f"(train {run['train_seconds']:.1f}s of cap {run['train_cap_seconds']:.1f}s, "
+                    f"{run['seconds_past_cap']:.1f}s past it, "
                     f"last eval step {run['last_evaluated_step']}, "
                     f"interrupted={run['interrupted_at_budget']}, {run['model_used']})"
                 )

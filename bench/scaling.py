@@ -123,9 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": [],
     }
     for documents in args.sizes:
-        results["sizes"].append(run_size(documents, args))
-    base = results["sizes"][0]
-    for entry in results["sizes"]:
+        try:
+            results["sizes"].append(run_size(documents, args))
+        except Exception as exc:  # keep the sizes already measured: a large size may fail or time out
+            print(f"  {documents:>6} docs: FAILED {exc!r}")
+            results["sizes"].append({"documents": documents, "error": repr(exc)})
+    measured = [entry for entry in results["sizes"] if "memory" in entry]
+    if not measured:
+        write_result("scaling", results)
+        return 1
+    base = measured[0]
+    for entry in measured:
         factor = entry["documents"] / base["documents"]
         entry["vs_smallest"] = {
             "documents_factor": factor,
