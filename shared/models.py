@@ -13,6 +13,9 @@ from typing import Any
 PROJECT_KIND = "CustomEntityRecognition"
 TRAINING_CONFIG_VERSION = "2022-05-01"
 MAX_MODELS_PER_PROJECT = 10
+NO_EXPIRATION_DATE = date(2099, 12, 31)
+"""Self-hosted training configs and models do not expire, but Azure's ``modelExpirationDate`` fields are
+required: both the config-versions list and every trained model report this far date."""
 
 
 class JobStatus:

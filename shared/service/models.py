@@ -7,12 +7,11 @@ deletes them. Training config versions live here too, as they describe what a mo
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from shared.config import Settings
 from shared.errors import NotFound
-from shared.models import TRAINING_CONFIG_VERSION, TrainedModelRecord
+from shared.models import NO_EXPIRATION_DATE, TRAINING_CONFIG_VERSION, TrainedModelRecord
 from shared.service.projects import check_string_index_type
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
@@ -20,8 +19,7 @@ from shared.storage.trained_models import ModelStore
 
 log = logging.getLogger(__name__)
 
-TRAINING_CONFIG_EXPIRATION = date(2099, 12, 31)
-"""Self-hosted models do not expire; Azure's field is required, so report a far date."""
+TRAINING_CONFIG_EXPIRATION = NO_EXPIRATION_DATE
 
 
 def training_config_versions() -> list[dict[str, Any]]:

@@ -42,7 +42,6 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -50,7 +49,7 @@ from spacy.language import Language
 
 from shared.config import Settings
 from shared.errors import AppError, ErrorDetail, StorageError, invalid_with_details
-from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
+from shared.models import NO_EXPIRATION_DATE, EvaluationOptions, TrainedModelRecord, utc_now
 from shared.ner.corpus import build_doc_bin, spacy_language
 from shared.ner.documents import check_labels_fit, region_texts
 from shared.ner.evaluation import DocumentEvaluation, Entity, EvaluationCounts, RegionEvaluation, summarize
@@ -79,8 +78,6 @@ MAX_REPORTED_PROBLEMS = 20
 """Label problems listed in one error before the rest are only counted."""
 STOP_CHECK_SECONDS = 2.0
 """How often a training chunk re-reads the job row to notice a cancel."""
-MODEL_LIFETIME_DAYS = 182
-"""A model's ``modelExpirationDate``: about six months, like a training config version's lifetime."""
 DEV_FRACTION = 0.1
 """Share of the training documents held out as the dev set (early stopping and best-model choice)."""
 MAX_DEV_DOCUMENTS = 500
@@ -887,7 +884,7 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
         job_id=ref.jobId,
         last_trained=now,
         last_training_duration_seconds=int((now - started).total_seconds()),
-        model_expiration_date=(now + timedelta(days=MODEL_LIFETIME_DAYS)).date(),
+        model_expiration_date=NO_EXPIRATION_DATE,
         training_config_version=job.training_config_version,
         evaluation_options=options,
         model_blob=prefix + "model.bin",

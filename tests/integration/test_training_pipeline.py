@@ -20,6 +20,7 @@ from shared.config import Settings, get_settings
 from shared.errors import AppError, Conflict, InvalidArgument, NotFound, OperationNotFound, ProjectNotFound
 from shared.models import JobStatus, ProjectRecord, utc_now
 from shared.service import pipeline, training_jobs
+from shared.service.models import training_config_versions
 from shared.service.pipeline import FailureReport, FinalizeRequest, JobRef, ShardTask
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import MAX_DOCUMENT_BYTES
@@ -197,6 +198,9 @@ def test_training_job_succeeds_with_a_model_and_an_evaluation(
     assert done.errors == []
     model = ModelStore(settings).get(PROJECT, "m1")
     assert model.model_id == result.model_id and model.job_id == job.job_id
+    # A model reports the same expiration date as the training config it was trained with.
+    config_expiry = {c["trainingConfigVersion"]: c["modelExpirationDate"] for c in training_config_versions()}
+    assert model.to_public()["modelExpirationDate"] == config_expiry[model.training_config_version]
     blobs = BlobStore(settings)
     summary = blobs.get_json(model.evaluation_summary_blob)
     assert (
