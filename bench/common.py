@@ -581,13 +581,14 @@ class MemorySampler:
     interval: float = 0.5
     peak_total_rss_kib: int = 0
     per_process: dict[int, dict[str, Any]] = field(default_factory=dict)
-    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    samples: list[tuple[float, int, int, int]] = field(default_factory=list)  # time, total, largest child, host
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
         total = 0
         largest = 0
+        host = 0
         for pid in process_tree(self.root):
             mem = proc_memory_kib(pid)
             if not mem:
@@ -595,20 +596,24 @@ class MemorySampler:
             total += mem.get("VmRSS", 0)
             if pid != self.root:
                 largest = max(largest, mem.get("VmRSS", 0))
+            else:
+                host = mem.get("VmRSS", 0)
             entry = self.per_process.setdefault(
                 pid, {"cmd": proc_cmdline(pid)[:160], "VmHWM": 0, "VmRSS_max": 0}
             )
             entry["VmHWM"] = max(entry["VmHWM"], mem.get("VmHWM", 0))
             entry["VmRSS_max"] = max(entry["VmRSS_max"], mem.get("VmRSS", 0))
         self.peak_total_rss_kib = max(self.peak_total_rss_kib, total)
-        self.samples.append((time.perf_counter(), total, largest))
+        self.samples.append((time.perf_counter(), total, largest, host))
 
     def peaks_between(self, start: float, end: float) -> dict[str, float]:
-        """Peak summed RSS and peak single-child RSS (MiB) of the samples in [start, end] (perf_counter)."""
-        window = [(total, largest) for t, total, largest in self.samples if start <= t <= end]
+        """Peak summed RSS, peak single-child RSS and peak host RSS (MiB) of the samples in [start, end]
+        (perf_counter)."""
+        window = [(total, largest, host) for t, total, largest, host in self.samples if start <= t <= end]
         return {
             "peak_total_rss_mib": round(max((w[0] for w in window), default=0) / 1024, 1),
             "peak_child_rss_mib": round(max((w[1] for w in window), default=0) / 1024, 1),
+            "peak_host_rss_mib": round(max((w[2] for w in window), default=0) / 1024, 1),
             "samples": len(window),
         }
 

@@ -9,7 +9,8 @@ For each size a fresh stack (private Azurite + local host) is started, so every 
     (it includes the chunks' checkpoint save/load), evaluation = the evaluating phase; the job's own
     start/end timestamps (1 s resolution) are recorded as well;
   * peak memory: VmHWM of the host process and of each child (activity workers), and the peak of the
-    tree's summed VmRSS sampled every 0.5 s, read from /proc/<pid>/status.
+    tree's summed VmRSS sampled every 0.5 s (``--sample-interval``; the host's RSS per phase too), read
+    from /proc/<pid>/status.
 Targets: memory at 16,000 documents <= 1.5x memory at 1,000; times roughly linear in documents.
 
 Usage: ``.venv/bin/python -m bench.scaling [--quick] [--sizes 1000 4000 16000] [--steps N]``
@@ -61,7 +62,7 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
         assert stack.process is not None
         out["upload_seconds"] = upload_documents(stack.connection, container, files)
         client = ServiceClient(stack.endpoint)
-        with MemorySampler(stack.process.pid) as sampler:
+        with MemorySampler(stack.process.pid, interval=args.sample_interval) as sampler:
             out["import_seconds"], _ = client.import_project(project_name, project)
             t_train = time.perf_counter()
             latency, job_url = client.start_training(project_name, "bench", {"kind": "manual"})
@@ -84,6 +85,7 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
         t_import_end = t_train  # import ran from the sampler's start to the :train call
         out["memory_by_phase"] = {
             "import": sampler.peaks_between(sampler.samples[0][0] if sampler.samples else 0.0, t_import_end),
+            "train_call": sampler.peaks_between(t_train, t_train + latency),  # :train until its 202
             **{name: sampler.peaks_between(a, b) for name, (a, b) in timeline.phase_windows().items()},
         }
     mem = out["memory"]
@@ -95,6 +97,8 @@ def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:
     )
     by_phase = {k: v["peak_child_rss_mib"] for k, v in out["memory_by_phase"].items()}
     print(f"         largest worker RSS by phase (MiB): {by_phase}")
+    host_by_phase = {k: v["peak_host_rss_mib"] for k, v in out["memory_by_phase"].items()}
+    print(f"         host RSS by phase (MiB): {host_by_phase}")
     return out
 
 
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--sample-interval", type=float, default=0.5, help="memory sampling period, seconds")
     parser.add_argument("--quick", action="store_true", help="sizes 1000 and 4000, 40 steps")
     args = parser.parse_args(argv)
     if args.quick:
