@@ -96,6 +96,9 @@ class ProjectRecord:
     last_deployed: datetime | None = None
     assets_blob: str | None = None
     """Blob (in the app container) holding the imported project file, or None before any import."""
+    test_document_count: int | None = None
+    """Documents marked ``Test`` in the imported assets, so ``:train`` can check a manual split without
+    reading the assets; None before an import (or on rows written before it was recorded)."""
     running_job_id: str | None = None
     """The training slot: id of the job that holds it, or None. Claimed with an ETag-conditional write."""
     etag: str | None = None

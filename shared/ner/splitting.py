@@ -298,6 +298,20 @@ def _split_warnings(
     return warnings
 
 
+def check_manual_split(test_document_count: int) -> None:
+    """A ``manual`` split needs at least one document with dataset ``Test``.
+
+    Raises:
+        InvalidArgument: naming ``evaluationOptions.kind`` when there is none.
+    """
+    if test_document_count == 0:
+        raise InvalidArgument(
+            'evaluationOptions.kind is "manual" but no document has dataset "Test"; assign some '
+            'documents to the test set or use kind "percentage".',
+            target="evaluationOptions.kind",
+        )
+
+
 def split_documents(
     documents: Sequence[DocumentAsset],
     options: EvaluationOptions,
@@ -324,12 +338,7 @@ def split_documents(
     if options.kind == "manual":
         train = [document for document in documents if not document.is_test]
         test = [document for document in documents if document.is_test]
-        if not test:
-            raise InvalidArgument(
-                'evaluationOptions.kind is "manual" but no document has dataset "Test"; assign some '
-                'documents to the test set or use kind "percentage".',
-                target="evaluationOptions.kind",
-            )
+        check_manual_split(len(test))
     elif options.kind == "percentage":
         fixed_test = [document for document in documents if document.is_test]
         pool = [document for document in documents if not document.is_test]

@@ -532,6 +532,7 @@ def _store_assets(settings: Settings, project_name: str, project_file: ProjectFi
     record.description = metadata.get("description")
     record.settings = dict(metadata.get("settings") or {})
     record.assets_blob = blob
+    record.test_document_count = sum(1 for document in project_file.documents if document.is_test)
     record.last_modified = now
     store.upsert(record)
 

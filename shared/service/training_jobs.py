@@ -33,7 +33,7 @@ from shared.models import (
     utc_now,
 )
 from shared.ner.project_file import parse_project_file, validate_model_label
-from shared.ner.splitting import parse_evaluation_options, split_documents
+from shared.ner.splitting import check_manual_split, parse_evaluation_options, split_documents
 from shared.storage.blobs import BlobStore
 from shared.storage.events import (
     TRAINING_JOB_PROGRESSED,
@@ -221,10 +221,13 @@ def create_training_job(
         )
     if options.kind == "manual":
         # A manual split without Test documents is the caller's mistake: 400 now, not a failed job later.
-        assets = parse_project_file(
-            BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name
-        )
-        split_documents(assets.documents, options, seed=0)
+        if project.test_document_count is not None:
+            check_manual_split(project.test_document_count)
+        else:  # a project imported before the count was recorded: read its assets
+            assets = parse_project_file(
+                BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name
+            )
+            split_documents(assets.documents, options, seed=0)
     check_model_quota(settings, project_name, label)
 
     now = utc_now()

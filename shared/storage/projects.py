@@ -70,6 +70,7 @@ def _to_entity(record: ProjectRecord, *, slot_claimed: datetime | None) -> dict[
         "lastTrained": to_property_datetime(record.last_trained),
         "lastDeployed": to_property_datetime(record.last_deployed),
         "assetsBlob": record.assets_blob,
+        "testDocumentCount": record.test_document_count,
         "runningJobId": record.running_job_id,
         "slotClaimed": to_property_datetime(slot_claimed) if record.running_job_id else None,
     }
@@ -94,6 +95,7 @@ def _from_entity(entity: TableEntity) -> ProjectRecord:
         last_trained=from_property_datetime(entity.get("lastTrained")),
         last_deployed=from_property_datetime(entity.get("lastDeployed")),
         assets_blob=entity.get("assetsBlob"),
+        test_document_count=entity.get("testDocumentCount"),
         running_job_id=entity.get("runningJobId"),
         etag=etag_of(entity),
     )

@@ -126,6 +126,8 @@ def test_import_creates_the_project_and_stores_its_assets(
 
     project = projects.get_project(settings, "orders")
     assert project.assets_blob == projects.assets_blob_name("orders")
+    expected_tests = sum(1 for d in project_file["assets"]["documents"] if d.get("dataset") == "Test")
+    assert expected_tests > 0 and project.test_document_count == expected_tests
     assert project.description == project_file["metadata"]["description"]
     stored = BlobStore(settings).get_json(project.assets_blob)
     assert len(stored["assets"]["documents"]) == len(project_file["assets"]["documents"])

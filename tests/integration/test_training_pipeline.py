@@ -380,6 +380,20 @@ def test_unknown_project_and_project_without_assets(settings: Settings, project:
     assert PROJECT in error.value.message
 
 
+def test_manual_split_check_uses_the_test_count_recorded_at_import(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    record = ProjectStore(settings).get(PROJECT)
+    record.test_document_count = 0
+    ProjectStore(settings).upsert(record)
+    BlobStore(settings).delete(ASSETS_BLOB)  # the recorded count alone must decide: assets are not read
+    body = {"modelLabel": "m1", "trainingConfigVersion": "latest", "evaluationOptions": {"kind": "manual"}}
+    with pytest.raises(InvalidArgument) as error:
+        training_jobs.create_training_job(settings, PROJECT, body)
+    assert error.value.target == "evaluationOptions.kind"
+    assert ProjectStore(settings).get(PROJECT).running_job_id is None
+
+
 def test_cancel_moves_through_cancelling_to_cancelled(settings: Settings, project: dict[str, Any]) -> None:
     job = training_jobs.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
