@@ -394,6 +394,15 @@ def test_manual_split_check_uses_the_test_count_recorded_at_import(
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
 
 
+def test_jobs_of_a_project_share_one_recorded_seed(settings: Settings, project: dict[str, Any]) -> None:
+    body = {"modelLabel": "m1", "trainingConfigVersion": "latest"}
+    first = training_jobs.create_training_job(settings, PROJECT, body)
+    training_jobs.abandon_training_job(settings, PROJECT, first.job_id, "test: start over")
+    second = training_jobs.create_training_job(settings, PROJECT, {**body, "modelLabel": "m2"})
+    assert first.seed == second.seed == training_jobs.project_seed(PROJECT)
+    assert training_jobs.project_seed(PROJECT) != training_jobs.project_seed(PROJECT + "-other")
+
+
 def test_cancel_moves_through_cancelling_to_cancelled(settings: Settings, project: dict[str, Any]) -> None:
     job = training_jobs.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
