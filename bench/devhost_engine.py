@@ -34,7 +34,6 @@ import datetime as dt
 import json
 import logging
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -51,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/devhost_engine.py` as well as `python -m bench.devhost_engine`
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
 from devhost.azurite import Azurite, free_port, start_azurite  # noqa: E402
 
 APP_DIR = ROOT / "bench" / "apps" / "devhost_bench"
@@ -100,32 +100,12 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def machine_info(argv: Sequence[str]) -> dict[str, Any]:
-    """Cores, memory, load, versions, commit and the command: recorded with the result."""
-    mem_kib = 0
-    cpu_model = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "nproc": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        "git_commit": commit,
-        "command": " ".join([".venv/bin/python", "-m", "bench.devhost_engine", *argv]),
-    }
+    """bench.common's machine record, with this script's key names and command line."""
+    info = common.machine_info()
+    info["nproc"] = info.pop("cores")
+    info["loadavg_at_start"] = [round(x, 2) for x in info["loadavg_at_start"]]
+    info["command"] = " ".join([".venv/bin/python", "-m", "bench.devhost_engine", *argv])
+    return info
 
 
 # ------------------------------------------------------------------------------------------- the host

@@ -37,10 +37,6 @@ def _job_path(project_name: str, job_id: str) -> str:
     return f"{project_name}/train/jobs/{job_id}"
 
 
-def _job_public(job: TrainingJobRecord) -> dict:
-    return job.to_public()
-
-
 def needs_runtime_check(settings: Settings, job: TrainingJobRecord, now: datetime) -> bool:
     """True when asking the Durable runtime about ``job`` could change what the API reports.
 
@@ -119,7 +115,7 @@ async def list_training_jobs(req: func.HttpRequest, client: df.DurableOrchestrat
     settings, name = get_settings(), _http.route(req, "projectName")
     jobs = await asyncio.to_thread(projects.list_training_jobs, settings, name)
     jobs = [await _reconciled(settings, client, job) for job in jobs]
-    return _http.paged_response(req, jobs, _job_public)
+    return _http.paged_response(req, jobs, TrainingJobRecord.to_public)
 
 
 @bp.route(route=f"{PROJECT}/train/jobs/{{jobId}}/:cancel", methods=["POST"])

@@ -8,7 +8,6 @@ sample is ready to train.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -18,19 +17,12 @@ import requests
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
+from devhost.settings import read_local_settings
 from samples.generate import generate_sample_project
 
 API_VERSION = "2023-04-01"
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("samples.load")
-
-
-def local_values() -> dict[str, str]:
-    for name in ("local.settings.json", "local.settings.sample.json"):
-        path = ROOT / name
-        if path.exists():
-            return dict(json.loads(path.read_text(encoding="utf-8")).get("Values", {}))
-    return {}
 
 
 def upload_documents(connection: str, container: str, documents: dict[str, bytes]) -> None:
@@ -74,7 +66,7 @@ def load_sample(endpoint: str, key: str, connection: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    values = local_values()
+    values, _ = read_local_settings(ROOT)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", default="http://localhost:7071")
     parser.add_argument("--key", default=values.get("LANGUAGE_API_KEYS", "").split(",")[0])

@@ -204,7 +204,7 @@ def project_seed(project_name: str) -> int:
 
 
 def create_training_job(
-    settings: Settings, project_name: str, body: dict[str, Any], *, base_url_unused: str | None = None
+    settings: Settings, project_name: str, body: dict[str, Any]
 ) -> TrainingJobRecord:
     """Validate a ``:train`` request, claim the project's training slot and write the job row.
 
@@ -213,7 +213,6 @@ def create_training_job(
         project_name: The project to train.
         body: The ``TrainingJobOptions`` JSON (``modelLabel``, ``trainingConfigVersion``,
             optional ``evaluationOptions``).
-        base_url_unused: Accepted for API symmetry; the HTTP layer builds ``operation-location``.
 
     Returns:
         The new job, ``notStarted``. The caller starts the orchestration with instance id = job id
