@@ -10,7 +10,7 @@ scored on the Test documents with shared/ner/evaluation.py (exact span+type micr
 
 Arms alternate (A B A B ...) per seed so slow drift of the machine's load hits both arms alike. A
 candidate's config is the baseline config text with some ``key = value`` lines replaced; it is handed to
-the trainer by replacing ``shared.ner.training._config_text`` in this process only (the trained model
+the trainer by replacing ``shared.ner.training.model._config_text`` in this process only (the trained model
 carries its config, so every chunk uses it).
 
 Usage::
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = parser.parse_args(argv)
 
-    import shared.ner.training as training
+    import shared.ner.training.model as training
 
     base = training.CONFIG_PATH.read_text(encoding="utf-8")
     arms: list[tuple[str, str]] = [("baseline", base)]
