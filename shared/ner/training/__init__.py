@@ -12,7 +12,8 @@ BENCHMARKS.md ("Training memory in isolation").
 One concept per module, as in spaCy's ``training/`` package:
 
 - ``options``: :class:`TrainingOptions` and the stop reasons;
-- ``model``: build a blank pipeline from ``config.cfg``; load a trained one from its bytes; predict;
+- ``model``: build a blank pipeline from its config version; load a trained one from its bytes; predict;
+- ``cluster_embed``: the Brown-cluster embedding layer of the newer config versions;
 - ``corpus``: the DocBins in a compact per-document form, decoded once per process;
 - ``batching``: an epoch's batches as document indices, rebuilt exactly from (seed, epoch, schedule);
 - ``arrays``, ``optimizer_state``: Adam's state keyed so it survives a rebuild of the pipeline;
@@ -31,13 +32,12 @@ from shared.ner.training.checkpoint import (
 from shared.ner.training.corpus import clear_corpus_cache
 from shared.ner.training.initialize import init_checkpoint
 from shared.ner.training.loop import ChunkResult, train_chunk
-from shared.ner.training.model import CONFIG_PATH, load_model, predict_spans
+from shared.ner.training.model import load_model, predict_spans
 from shared.ner.training.options import STOP_CANCELLED, STOP_EARLY, STOP_MAX_STEPS, TrainingOptions
 from shared.ner.training.scoring import DEV_EVAL_MAX_DOCS, EVAL_BATCH_DOCS
 
 __all__ = [
     "CHECKPOINT_FORMAT",
-    "CONFIG_PATH",
     "DEV_EVAL_MAX_DOCS",
     "EVAL_BATCH_DOCS",
     "STOP_CANCELLED",

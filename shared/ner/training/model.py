@@ -1,4 +1,4 @@
-"""Building a blank pipeline from config.cfg, and loading a trained one from its bytes in any process.
+"""Building a blank pipeline from its config version, and loading a trained one from its bytes in any process.
 
 Models are plain ``nlp.to_bytes()`` output. :func:`load_model` works in a fresh process because those
 bytes include the pipeline's ``config.cfg`` (with the language and the architecture) and the ner
@@ -9,8 +9,6 @@ component's label set: the config is read out of the bytes, a blank pipeline is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import srsly
@@ -19,19 +17,18 @@ from spacy.util import load_model_from_config
 from thinc.api import Config
 
 from shared.errors import TrainingFailed
+from shared.ner import config_versions
+from shared.ner.training import cluster_embed  # noqa: F401  (registers custom_ner.ClusterHashEmbed.v1)
 from shared.ner.training.options import TrainingOptions
 
-CONFIG_PATH = Path(__file__).resolve().parents[1] / "config.cfg"
 
-
-@lru_cache(maxsize=1)
-def _config_text() -> str:
-    return CONFIG_PATH.read_text(encoding="utf-8")
+def _config_text(version: str, lang: str) -> str:
+    return config_versions.config_text(version, lang)  # a seam bench/tune_defaults.py replaces
 
 
 def build_nlp(options: TrainingOptions) -> Language:
-    """A blank, uninitialised pipeline from config.cfg with the options' language and seed."""
-    config = Config().from_str(_config_text(), interpolate=False)
+    """A blank, uninitialised pipeline from the options' config version, language and seed."""
+    config = Config().from_str(_config_text(options.config_version, options.lang), interpolate=False)
     config["nlp"]["lang"] = options.lang
     config["system"]["seed"] = options.seed
     config["training"]["max_steps"] = options.max_steps

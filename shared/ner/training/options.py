@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InvalidArgument
+from shared.ner.config_versions import EFFICIENCY, LATEST, resolve_version
 
 STOP_MAX_STEPS = "max_steps"
 STOP_EARLY = "early_stopping"
@@ -23,6 +24,8 @@ class TrainingOptions:
         patience: Stop after this many steps without a better dev score (0 disables early stopping).
         eval_frequency: Evaluate on the dev set every this many steps.
         seed: Seed for initialisation, data order, dropout.
+        config_version: The ``trainingConfigVersion`` whose config is trained (see
+            :mod:`shared.ner.config_versions`; ``"latest"`` is resolved by :meth:`validate`).
     """
 
     lang: str
@@ -31,6 +34,7 @@ class TrainingOptions:
     patience: int
     eval_frequency: int
     seed: int
+    config_version: str = LATEST
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,7 @@ class TrainingOptions:
             "patience": self.patience,
             "eval_frequency": self.eval_frequency,
             "seed": self.seed,
+            "config_version": self.config_version,
         }
 
     @classmethod
@@ -51,10 +56,13 @@ class TrainingOptions:
             patience=int(data["patience"]),
             eval_frequency=int(data["eval_frequency"]),
             seed=int(data["seed"]),
+            # checkpoints written before versions existed trained the efficiency config
+            config_version=str(data.get("config_version", EFFICIENCY)),
         )
 
     def validate(self) -> None:
-        """Raise InvalidArgument naming the first unusable option."""
+        """Raise InvalidArgument naming the first unusable option; resolve ``"latest"``."""
+        self.config_version = resolve_version(self.config_version).version
         if not self.labels:
             raise InvalidArgument("The project has no entity categories to train.", target="labels")
         if self.max_steps < 1:
