@@ -29,7 +29,8 @@ Runs alternate A B A B ... and medians are reported for ``--repeats N``.
 ``--in-process`` compares training configurations instead of the whole service: the CLI and one arm per
 ``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process), all
 under the same wall-clock budget ``--budget``, rotated per repeat, with F1, words/s at prediction, CPU
-seconds and model size as medians and ranges (see bench/side_by_side.py).
+seconds and model size as medians and ranges; ``--budget-kind cpu`` makes the budget CPU seconds, for a
+loaded machine (see bench/side_by_side.py).
 
 Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--budget S] [folders...]``
        ``.venv/bin/python -m bench.quality_vs_cli --in-process --arm 2022-05-01 --arm 2026-11-29
@@ -105,6 +106,7 @@ def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         budget=args.budget,
         seed=args.seed,
         settings=default_service_settings(),
+        budget_kind=args.budget_kind,
     )
     print_table(ds.name, result["summary"])
     return {
@@ -249,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--service-only", action="store_true")
     parser.add_argument("--quick", action="store_true", help="budget 30 s, probe 6 s (a few minutes in all)")
     parser.add_argument("--in-process", action="store_true", help="config versions vs the CLI, no service")
+    parser.add_argument(
+        "--budget-kind",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="--in-process: --budget in wall or CPU s",
+    )
     parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
     )

@@ -10,17 +10,26 @@ arms in a rotated order per repeat (so slow drift of a loaded machine hits every
   ``init_checkpoint``), the rest of B given to one ``train_chunk``; best model scored. The process is
   warm (the cluster table is loaded before the first run, as in a worker that has trained before).
 
+With ``budget_kind="cpu"`` (for a shared, loaded machine) B is CPU seconds instead: the in-process arm
+stops (keeping its best model) once this process has used B CPU seconds since the start of its
+preparation; the CLI's ``spacy train`` process gets SIGINT once it has used B CPU seconds (its start-up
+included; its DocBin preparation in this process is not counted, a small advantage to the CLI).
+
 Repeat ``r`` trains with seed ``--seed + r`` on both sides (the dev carve follows the seed, as in the
 service); the train/test split is fixed by ``--seed``. Scoring is the service's exact-match evaluation
-for every arm. Prediction speed: words (tokens) per second of ``nlp.pipe`` over the test regions' texts,
-the median of three passes, measured the same way for every arm. CPU seconds: this process's CPU time
+for every arm. Prediction speed: words (tokens) per CPU second of ``nlp.pipe`` over the test regions'
+texts (CPU time of this process, so other load on the machine does not count), the median of three
+passes, measured the same way for every arm. CPU seconds: this process's CPU time
 during an in-process run, the child's for the CLI.
 """
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -33,6 +42,8 @@ from bench.common import (
     dev_carve,
     doc_bin,
     micro,
+    proc_cmdline,
+    process_tree,
     run_spacy_cli,
     score_predictions,
 )
@@ -53,14 +64,38 @@ def _test_texts(ds: Dataset, test: Sequence[str]) -> list[str]:
     return [region.text for loc in test for region in region_texts(assets[loc], ds.texts[loc])]
 
 
-def words_per_second(nlp: Any, texts: list[str], passes: int = 3) -> float:
-    """Tokens per second of ``nlp.pipe`` over ``texts`` (median of ``passes``)."""
+def words_per_cpu_second(nlp: Any, texts: list[str], passes: int = 3) -> float:
+    """Tokens per CPU second of ``nlp.pipe`` over ``texts`` (median of ``passes``)."""
     rates = []
     for _ in range(passes):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         words = sum(len(doc) for doc in nlp.pipe(texts))
-        rates.append(words / (time.perf_counter() - t0))
+        rates.append(words / max(time.process_time() - t0, 1e-9))
     return statistics.median(rates)
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+class CliCpuCap(threading.Thread):
+    """Sends SIGINT to this process's ``spacy train`` child once it has used ``cap`` CPU seconds."""
+
+    def __init__(self, cap: float) -> None:
+        super().__init__(daemon=True)
+        self.cap, self.done, self.fired = cap, threading.Event(), False
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            for pid in process_tree(os.getpid())[1:]:
+                if "-m spacy train" in proc_cmdline(pid) and _proc_cpu_seconds(pid) >= self.cap:
+                    os.killpg(pid, signal.SIGINT)  # started in its own session: pgid == pid
+                    self.fired = True
+                    return
 
 
 def _cpu_self() -> float:
@@ -83,8 +118,9 @@ def run_version(
     budget: float,
     seed: int,
     settings: dict[str, str],
+    budget_kind: str = "wall",
 ) -> dict[str, Any]:
-    """The service's trainer with ``version``'s config (plus ``overrides``) under a wall-clock budget."""
+    """The service's trainer with ``version``'s config (plus ``overrides``) under a wall or CPU budget."""
     from bench.tune_defaults import patched_config
     from shared.ner import config_versions
     from shared.ner.training import (
@@ -116,7 +152,12 @@ def run_version(
         )
         checkpoint = init_checkpoint(options, [train_bin])
         prep = time.perf_counter() - t0
-        result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=max(1.0, budget - prep))
+        if budget_kind == "cpu":
+            result = train_chunk(
+                checkpoint, [train_bin], [dev_bin], should_stop=lambda: _cpu_self() - cpu0 >= budget
+            )
+        else:
+            result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=max(1.0, budget - prep))
         train_seconds = time.perf_counter() - t0
         cpu = _cpu_self() - cpu0
     finally:
@@ -132,27 +173,47 @@ def run_version(
         "wall_seconds": train_seconds,
         "cpu_seconds": cpu,
         "model_mib": len(model_bytes) / 2**20,
-        "words_per_second": words_per_second(nlp, _test_texts(ds, test)),
+        "words_per_cpu_second": words_per_cpu_second(nlp, _test_texts(ds, test)),
         "scores": micro(summary),
     }
 
 
 def run_cli(
-    ds: Dataset, train: Sequence[str], test: Sequence[str], *, budget: float, seed: int
+    ds: Dataset,
+    train: Sequence[str],
+    test: Sequence[str],
+    *,
+    budget: float,
+    seed: int,
+    budget_kind: str = "wall",
 ) -> dict[str, Any]:
     import spacy
 
     workdir = RESULTS / "work" / f"side-{ds.name}-{uuid.uuid4().hex[:6]}"
     cpu0 = _cpu_children()
-    run = run_spacy_cli(
-        ds, train, test, budget_seconds=budget, seed=seed, workdir=workdir, budget_covers_prep=True
-    )
+    cap = CliCpuCap(budget) if budget_kind == "cpu" else None
+    if cap is not None:
+        cap.start()
+    try:
+        run = run_spacy_cli(
+            ds,
+            train,
+            test,
+            budget_seconds=budget if cap is None else budget * 10,  # cpu: the wall cap is only a backstop
+            seed=seed,
+            workdir=workdir,
+            budget_covers_prep=cap is None,
+        )
+    finally:
+        if cap is not None:
+            cap.done.set()
+    run["cpu_capped"] = bool(cap and cap.fired)
     run["cpu_seconds"] = _cpu_children() - cpu0  # the spacy init/train children (not the prep here)
     run["wall_seconds"] = run["prep_seconds"] + run["train_seconds"]  # scoring excluded, as for the others
     model_dir = workdir / "output" / str(run["model_used"]) if run["model_used"] else None
     if model_dir is not None and model_dir.exists():
         nlp = spacy.load(model_dir)
-        run["words_per_second"] = words_per_second(nlp, _test_texts(ds, test))
+        run["words_per_cpu_second"] = words_per_cpu_second(nlp, _test_texts(ds, test))
         run["model_mib"] = sum(p.stat().st_size for p in Path(model_dir).rglob("*") if p.is_file()) / 2**20
         run["steps"] = run["last_evaluated_step"]
     return run
@@ -168,6 +229,7 @@ def side_by_side(
     budget: float,
     seed: int,
     settings: dict[str, str],
+    budget_kind: str = "wall",
 ) -> dict[str, Any]:
     """Every arm (``cli`` or an arm spec) ``repeats`` times, rotated; per-arm medians and ranges."""
     parsed = [("cli", "", {}) if arm == "cli" else parse_arm(arm) for arm in arms]
@@ -182,7 +244,7 @@ def side_by_side(
         for name, version, overrides in order:
             run_seed = seed + repeat
             if name == "cli":
-                run = run_cli(ds, train, test, budget=budget, seed=run_seed)
+                run = run_cli(ds, train, test, budget=budget, seed=run_seed, budget_kind=budget_kind)
             else:
                 run = run_version(
                     ds,
@@ -193,13 +255,14 @@ def side_by_side(
                     budget=budget,
                     seed=run_seed,
                     settings=settings,
+                    budget_kind=budget_kind,
                 )
             run.update({"arm": name, "repeat": repeat, "seed": run_seed})
             runs.append(run)
             print(
                 f"   [{repeat}] {name:>22}: F1 {run['scores']['microF1']:.4f} steps {run.get('steps')} "
                 f"wall {run['wall_seconds']:.1f}s cpu {run.get('cpu_seconds', 0):.1f}s "
-                f"words/s {run.get('words_per_second', 0):.0f}",
+                f"words/CPU-s {run.get('words_per_cpu_second', 0):.0f}",
                 flush=True,
             )
     return {"runs": runs, "summary": summarize(runs, [name for name, _, _ in parsed])}
@@ -217,13 +280,13 @@ def summarize(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
         mine = [r for r in runs if r["arm"] == arm]
         out[arm] = {
             key: _stats([float(r[key]) for r in mine if r.get(key) is not None])
-            for key in ("wall_seconds", "cpu_seconds", "steps", "words_per_second", "model_mib")
+            for key in ("wall_seconds", "cpu_seconds", "steps", "words_per_cpu_second", "model_mib")
         }
         out[arm]["microF1"] = _stats([r["scores"]["microF1"] for r in mine])
     cli = out.get("cli")
     for arm in arms:
         if cli and arm != "cli":
-            for key in ("microF1", "words_per_second", "cpu_seconds"):
+            for key in ("microF1", "words_per_cpu_second", "cpu_seconds"):
                 a, b = out[arm][key], cli[key]
                 out[arm][f"{key}_ratio_to_cli"] = (
                     a["median"] / b["median"] if a and b and b["median"] else None
@@ -241,12 +304,12 @@ def print_table(name: str, summary: dict[str, Any]) -> None:
         return "–" if value is None else f"{value:.3f}"
 
     print(
-        f"\n| {name} arm | F1 median (range) | × CLI | words/s median (range) | × CLI | wall s | CPU s | model MiB |"
+        f"\n| {name} arm | F1 median (range) | × CLI | words/CPU-s median (range) | × CLI | wall s | CPU s | model MiB |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for arm, s in summary.items():
         print(
             f"| {arm} | {cell(s['microF1'], '.3f')} | {times(s.get('microF1_ratio_to_cli'))} | "
-            f"{cell(s['words_per_second'], '.0f')} | {times(s.get('words_per_second_ratio_to_cli'))} | "
+            f"{cell(s['words_per_cpu_second'], '.0f')} | {times(s.get('words_per_cpu_second_ratio_to_cli'))} | "
             f"{cell(s['wall_seconds'], '.0f')} | {cell(s['cpu_seconds'], '.0f')} | {cell(s['model_mib'], '.1f')} |"
         )
