@@ -15,14 +15,19 @@ from functools import cache
 from pathlib import Path
 
 from shared.errors import InvalidArgument
+from shared.ner import transfer
 from shared.ner.clusters import CLUSTER_TABLE_SHA256
 
 CONFIG_DIR = Path(__file__).resolve().with_name("configs")
 
 EFFICIENCY = "2022-05-01"
 EFFICIENCY_CLUSTERS = "2026-11-29"
+TRANSFER = "2026-11-29-transfer"
 LATEST = EFFICIENCY_CLUSTERS
 """What ``"latest"`` resolves to."""
+
+TRANSFER_SETTINGS = ("NER_TRANSFER_BASE_PATH", "NER_TRANSFER_BASE_SHA256")
+"""The app settings that configure the transfer base (named in the refusal when they are not set)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class ConfigVersion:
         languages: spaCy language codes it applies to; None means every language.
         fallback: Version whose config the other languages use (None when ``languages`` is None).
         description: One line for operators and the docs.
+        transfer: The config is a ner head on the configured transfer base's tok2vec
+            (:mod:`shared.ner.transfer`); it applies to the base's language only.
     """
 
     version: str
@@ -42,8 +49,12 @@ class ConfigVersion:
     languages: frozenset[str] | None
     fallback: str | None
     description: str
+    transfer: bool = False
 
     def applies_to(self, lang: str) -> bool:
+        if self.transfer:
+            base = transfer.current_base()
+            return base is not None and base.lang == lang
         return self.languages is None or lang in self.languages
 
 
@@ -67,8 +78,24 @@ VERSIONS: dict[str, ConfigVersion] = {
                 f"({', '.join(sorted(CLUSTER_TABLE_SHA256))}); other languages use {EFFICIENCY}."
             ),
         ),
+        ConfigVersion(
+            version=TRANSFER,
+            config_file="2022-05-01.cfg",  # the ner head and training settings; tok2vec from the base
+            languages=None,
+            fallback=EFFICIENCY_CLUSTERS,
+            description=(
+                "The operator's verified pretrained pipeline's tok2vec (and vectors) fine-tuned with a new "
+                f"ner head; offered only when {' and '.join(TRANSFER_SETTINGS)} are set."
+            ),
+            transfer=True,
+        ),
     )
 }
+
+
+def offered_versions() -> list[ConfigVersion]:
+    """The versions a client may choose now (the transfer version only with a verified base)."""
+    return [version for version in VERSIONS.values() if not version.transfer or transfer.current_base()]
 
 
 def resolve_version(version: str) -> ConfigVersion:
@@ -81,7 +108,13 @@ def resolve_version(version: str) -> ConfigVersion:
     if found is None:
         raise InvalidArgument(
             f"The trainingConfigVersion {str(version)[:64]!r} is not supported; supported versions: "
-            f"{', '.join(['latest', *VERSIONS])}.",
+            f"{', '.join(['latest', *(offered.version for offered in offered_versions())])}.",
+            target="trainingConfigVersion",
+        )
+    if found.transfer and transfer.current_base() is None:
+        raise InvalidArgument(
+            f"The trainingConfigVersion {found.version!r} needs a verified pretrained base pipeline, and "
+            f"none is configured: the operator sets {' and '.join(TRANSFER_SETTINGS)}.",
             target="trainingConfigVersion",
         )
     return found
@@ -102,4 +135,10 @@ def _read(config_file: str) -> str:
 
 def config_text(version: str, lang: str) -> str:
     """The spaCy config (text, not interpolated) that trains ``lang`` under ``version``."""
-    return _read(effective_version(version, lang).config_file)
+    effective = effective_version(version, lang)
+    text = _read(effective.config_file)
+    if effective.transfer:
+        base = transfer.current_base()
+        assert base is not None  # effective_version only keeps a transfer version with a base
+        return transfer.transfer_config(text, base)
+    return text

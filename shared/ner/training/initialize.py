@@ -8,11 +8,13 @@ from typing import Any
 from spacy.util import fix_random_seed
 
 from shared.errors import InvalidArgument
+from shared.ner.config_versions import effective_version
 from shared.ner.training.checkpoint import CHECKPOINT_FORMAT, dump_checkpoint, rng_state
 from shared.ner.training.corpus import load_corpus
 from shared.ner.training.model import build_nlp
 from shared.ner.training.optimizer_state import optimizer_state
 from shared.ner.training.options import TrainingOptions
+from shared.ner.transfer import SHARED_EXCLUDE, load_base_weights
 
 
 def init_checkpoint(options: TrainingOptions, train_doc_bins: Sequence[bytes]) -> bytes:
@@ -40,10 +42,12 @@ def init_checkpoint(options: TrainingOptions, train_doc_bins: Sequence[bytes]) -
         raise InvalidArgument("There are no training documents to train on.", target="train")
     # Examples are rebuilt on each call instead of being held: initialisation walks them a few times.
     optimizer = nlp.initialize(get_examples=lambda: corpus.examples(nlp))
+    if effective_version(options.config_version, options.lang).transfer:
+        load_base_weights(nlp)  # start from the base's trained tok2vec, not the random one
     state: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "options": options.to_dict(),
-        "model": nlp.to_bytes(),
+        "model": nlp.to_bytes(exclude=SHARED_EXCLUDE),
         "optimizer": optimizer_state(nlp, optimizer),
         "step": 0,
         "epoch": 0,

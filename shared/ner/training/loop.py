@@ -27,6 +27,7 @@ from shared.ner.training.optimizer_state import optimizer_state, restore_optimiz
 from shared.ner.training.options import STOP_CANCELLED, STOP_EARLY, STOP_MAX_STEPS, TrainingOptions
 from shared.ner.training.scoring import dev_indices as choose_dev_indices
 from shared.ner.training.scoring import evaluate, evaluated_weights
+from shared.ner.transfer import SHARED_EXCLUDE
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def train_chunk(
 
     state.update(
         {
-            "model": nlp.to_bytes(),
+            "model": nlp.to_bytes(exclude=SHARED_EXCLUDE),
             "optimizer": optimizer_state(nlp, optimizer),
             "step": step,
             "epoch": epoch,

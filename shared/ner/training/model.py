@@ -20,6 +20,7 @@ from shared.errors import TrainingFailed
 from shared.ner import config_versions
 from shared.ner.training import cluster_embed  # noqa: F401  (registers custom_ner.ClusterHashEmbed.v1)
 from shared.ner.training.options import TrainingOptions
+from shared.ner.transfer import SHARED_EXCLUDE
 
 
 def _config_text(version: str, lang: str) -> str:
@@ -62,7 +63,7 @@ def load_model(model_bytes: bytes) -> Language:
     except Exception as exc:  # any decoding failure means the stored model is unusable
         raise TrainingFailed(f"The stored model is not a serialised spaCy pipeline: {exc}") from exc
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
-    nlp.from_bytes(model_bytes)
+    nlp.from_bytes(model_bytes, exclude=SHARED_EXCLUDE)  # a transfer base's vectors are shared, not stored
     return nlp
 
 

@@ -17,6 +17,7 @@ from spacy.training import Example
 from thinc.api import Optimizer
 
 from shared.ner.training.corpus import Corpus
+from shared.ner.transfer import SHARED_EXCLUDE
 
 # At most this many dev documents are scored per evaluation (a fixed seeded sample when the dev set is
 # larger), so an evaluation costs the same for any corpus size. Scoring 300 documents (~1,000+ entities
@@ -44,8 +45,8 @@ def evaluated_weights(nlp: Language, optimizer: Optimizer) -> bytes:
     """``nlp.to_bytes()`` of the weights :func:`evaluate` scores."""
     if optimizer.averages:
         with nlp.use_params(optimizer.averages):
-            return nlp.to_bytes()
-    return nlp.to_bytes()
+            return nlp.to_bytes(exclude=SHARED_EXCLUDE)
+    return nlp.to_bytes(exclude=SHARED_EXCLUDE)
 
 
 def _entity_counts(example: Example) -> PRFScore:
