@@ -4,35 +4,14 @@ from __future__ import annotations
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 
 from shared.errors import InvalidArgument
 from shared.ner import config_versions, training
 from shared.ner.training import TrainingOptions
 from shared.ner.training.cluster_embed import ARCHITECTURE
+from tests.unit import tiny_ner
 
 pytestmark = pytest.mark.slow
-
-ROWS = [
-    ("Alice Smith lives in Paris.", [("Alice Smith", "PERSON"), ("Paris", "CITY")]),
-    ("Bob Jones moved to Berlin last year.", [("Bob Jones", "PERSON"), ("Berlin", "CITY")]),
-    ("Carol White visited Rome in May.", [("Carol White", "PERSON"), ("Rome", "CITY")]),
-    ("The meeting in London was led by Dan Brown.", [("London", "CITY"), ("Dan Brown", "PERSON")]),
-    ("Frank Green works in Vienna.", [("Frank Green", "PERSON"), ("Vienna", "CITY")]),
-]
-
-
-def _bins(lang: str) -> bytes:
-    nlp = spacy.blank(lang)
-    doc_bin = DocBin()
-    for text, entities in ROWS:
-        doc = nlp.make_doc(text)
-        doc.ents = [
-            doc.char_span(text.index(surface), text.index(surface) + len(surface), label=label)
-            for surface, label in entities
-        ]
-        doc_bin.add(doc)
-    return doc_bin.to_bytes()
 
 
 def _embed_architecture(nlp: spacy.Language) -> str:
@@ -41,16 +20,8 @@ def _embed_architecture(nlp: spacy.Language) -> str:
 
 @pytest.mark.parametrize("version", [v for v, c in config_versions.VERSIONS.items() if not c.transfer])
 def test_every_version_trains_a_tiny_model_that_finds_the_entities(version: str) -> None:
-    bins = _bins("en")
-    options = TrainingOptions(
-        lang="en",
-        labels=["PERSON", "CITY"],
-        max_steps=60,
-        patience=0,
-        eval_frequency=10,
-        seed=0,
-        config_version=version,
-    )
+    bins = tiny_ner.doc_bin("en")
+    options = tiny_ner.options(version)
     result = training.train_chunk(training.init_checkpoint(options, [bins]), [bins], [bins])
     assert result.finished and result.best_score is not None and result.best_score > 0.5
     nlp = training.load_model(training.best_model_bytes(result.checkpoint))
@@ -61,16 +32,10 @@ def test_every_version_trains_a_tiny_model_that_finds_the_entities(version: str)
 
 
 def test_the_cluster_layer_sees_the_tokens_clusters() -> None:
-    options = TrainingOptions(
-        lang="en",
-        labels=["PERSON"],
-        max_steps=1,
-        patience=0,
-        eval_frequency=1,
-        seed=0,
-        config_version=config_versions.EFFICIENCY_CLUSTERS,
+    options = tiny_ner.options(config_versions.EFFICIENCY_CLUSTERS, max_steps=1, eval_frequency=1)
+    nlp = training.load_model(
+        training.current_model_bytes(training.init_checkpoint(options, [tiny_ner.doc_bin("en")]))
     )
-    nlp = training.load_model(training.current_model_bytes(training.init_checkpoint(options, [_bins("en")])))
     extractor = nlp.get_pipe("tok2vec").model.get_ref("embed").layers[0]  # type: ignore[attr-defined]
     (features,) = extractor.predict([nlp.make_doc("the qqqzzzx")])
     assert features.shape == (2, 8)
@@ -81,16 +46,8 @@ def test_a_language_without_clusters_trains_with_the_fallback_config() -> None:
     version = config_versions.effective_version(config_versions.EFFICIENCY_CLUSTERS, "fr")
     assert version.version == config_versions.EFFICIENCY
     assert config_versions.effective_version("latest", "en").version == config_versions.EFFICIENCY_CLUSTERS
-    options = TrainingOptions(
-        lang="fr",
-        labels=["PERSON", "CITY"],
-        max_steps=2,
-        patience=0,
-        eval_frequency=1,
-        seed=0,
-        config_version="latest",
-    )
-    checkpoint = training.init_checkpoint(options, [_bins("fr")])
+    options = tiny_ner.options("latest", lang="fr", max_steps=2, eval_frequency=1)
+    checkpoint = training.init_checkpoint(options, [tiny_ner.doc_bin("fr")])
     assert options.config_version == config_versions.LATEST  # "latest" is recorded as what it resolves to
     nlp = training.load_model(training.current_model_bytes(checkpoint))
     assert _embed_architecture(nlp) == "spacy.MultiHashEmbed.v2"

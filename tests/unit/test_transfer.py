@@ -8,45 +8,16 @@ from pathlib import Path
 
 import numpy
 import pytest
-import spacy
 import srsly
-from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_model_from_config
 from thinc.api import Config
 
 from shared.errors import InvalidArgument, TrainingFailed
 from shared.ner import config_versions, training, transfer
-from shared.ner.training import TrainingOptions
+from tests.unit import tiny_ner
 
 pytestmark = pytest.mark.slow
-
-ROWS = [
-    ("Alice Smith lives in Paris.", [("Alice Smith", "PERSON"), ("Paris", "CITY")]),
-    ("Bob Jones moved to Berlin last year.", [("Bob Jones", "PERSON"), ("Berlin", "CITY")]),
-    ("Carol White visited Rome in May.", [("Carol White", "PERSON"), ("Rome", "CITY")]),
-    ("The meeting in London was led by Dan Brown.", [("London", "CITY"), ("Dan Brown", "PERSON")]),
-    ("Frank Green works in Vienna.", [("Frank Green", "PERSON"), ("Vienna", "CITY")]),
-]
-
-
-def _docs(nlp: spacy.Language) -> list:
-    docs = []
-    for text, entities in ROWS:
-        doc = nlp.make_doc(text)
-        doc.ents = [
-            doc.char_span(text.index(surface), text.index(surface) + len(surface), label=label)
-            for surface, label in entities
-        ]
-        docs.append(doc)
-    return docs
-
-
-def _bins() -> bytes:
-    doc_bin = DocBin()
-    for doc in _docs(spacy.blank("en")):
-        doc_bin.add(doc)
-    return doc_bin.to_bytes()
 
 
 def _digest_by_shell(folder: Path) -> str:
@@ -68,7 +39,7 @@ def base_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     nlp.vocab.reset_vectors(width=16)
     for word in "Alice Smith Paris Bob Jones Berlin Rome London Vienna lives moved the in".split():
         nlp.vocab.set_vector(word, rng.random(16, dtype=numpy.float32))
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in _docs(nlp)]
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in tiny_ner.docs(nlp)]
     nlp.initialize(get_examples=lambda: examples)
     folder = tmp_path_factory.mktemp("base") / "en_base"
     nlp.to_disk(folder)
@@ -118,16 +89,8 @@ def test_transfer_training_starts_from_the_base_and_shares_its_vectors(
     configured: transfer.VerifiedBase, base_folder: Path
 ) -> None:
     assert config_versions.TRANSFER in [v.version for v in config_versions.offered_versions()]
-    bins = _bins()
-    options = TrainingOptions(
-        lang="en",
-        labels=["PERSON", "CITY"],
-        max_steps=60,
-        patience=0,
-        eval_frequency=10,
-        seed=0,
-        config_version=config_versions.TRANSFER,
-    )
+    bins = tiny_ner.doc_bin()
+    options = tiny_ner.options(config_versions.TRANSFER)
     start = training.init_checkpoint(options, [bins])
     initial = training.load_model(training.current_model_bytes(start))
     base_weights = (base_folder / "tok2vec" / "model").read_bytes()
