@@ -21,6 +21,7 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
 from shared.errors import Conflict, ErrorDetail, OperationNotFound
+from shared.jobs.status import ACTIVE
 from shared.models import (
     EvaluationOptions,
     JobStatus,
@@ -46,7 +47,7 @@ from shared.storage.clients import storage_call, table_client
 
 # The SDK substitutes parameters in space-separated words, hence the space before ")".
 _ACTIVE_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
-_ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(JobStatus.ACTIVE), strict=True))
+_ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(str(status) for status in ACTIVE), strict=True))
 
 
 def _required_datetime(entity: TableEntity, name: str) -> datetime:
@@ -88,7 +89,7 @@ def training_job_to_entity(record: TrainingJobRecord) -> dict[str, Any]:
             "modelLabel": check_string(record.model_label, "modelLabel"),
             "trainingConfigVersion": record.training_config_version,
             "evaluationOptions": to_json_property(record.evaluation_options.to_public(), "evaluationOptions"),
-            "status": record.status,
+            "status": str(record.status),
             "created": to_property_datetime(record.created),
             "lastUpdated": to_property_datetime(record.last_updated),
             "expiration": to_property_datetime(record.expiration),
@@ -318,7 +319,7 @@ def operation_job_to_entity(record: OperationJobRecord) -> dict[str, Any]:
             "RowKey": check_key(record.job_id, "jobId"),
             "kind": record.kind,
             "projectName": record.project_name,
-            "status": record.status,
+            "status": str(record.status),
             "created": to_property_datetime(record.created),
             "lastUpdated": to_property_datetime(record.last_updated),
             "expiration": to_property_datetime(record.expiration),

@@ -19,7 +19,8 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
 from shared.errors import Conflict, ErrorDetail, ProjectNotFound, StorageError
-from shared.models import PROJECT_KIND, JobStatus, ProjectRecord, utc_now
+from shared.jobs.status import ACTIVE
+from shared.models import PROJECT_KIND, ProjectRecord, utc_now
 from shared.storage._entities import (
     MODIFY_ATTEMPTS,
     check_key,
@@ -242,7 +243,7 @@ class ProjectStore:
         if job is None:
             # The service claims the slot before it writes the job row; give it time to do so.
             return claimed is not None and now - claimed < MISSING_JOB_GRACE
-        return job.status in JobStatus.ACTIVE and job.expiration >= now
+        return job.status in ACTIVE and job.expiration >= now
 
     def claim_training_slot(self, name: str, job_id: str, *, now: datetime | None = None) -> None:
         """Make ``job_id`` the project's one running training job.

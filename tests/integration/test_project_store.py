@@ -7,18 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, ProjectNotFound
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
 from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import MISSING_JOB_GRACE, ProjectStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 def make_project(name: str, **changes: object) -> ProjectRecord:
