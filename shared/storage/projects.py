@@ -14,15 +14,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
-from shared.errors import Conflict, ErrorDetail, ProjectNotFound, StorageError
+from shared.errors import Conflict, ErrorDetail, ProjectNotFound
 from shared.jobs.status import ACTIVE
 from shared.models import PROJECT_KIND, ProjectRecord, utc_now
 from shared.storage._entities import (
-    MODIFY_ATTEMPTS,
+    LostRace,
     check_key,
     check_string,
     etag_from_response,
@@ -31,6 +31,7 @@ from shared.storage._entities import (
     from_property_datetime,
     read_entity,
     replace_if_unchanged,
+    retry_lost_races,
     to_json_property,
     to_property_datetime,
 )
@@ -151,7 +152,7 @@ class ProjectStore:
         """
         what = f"project '{record.project_name}' in table {self._table_name}"
         check_key(record.project_name, "projectName")
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> ProjectRecord:
             current = self._read(record.project_name)
             if current is None:
                 record.running_job_id = None
@@ -160,21 +161,18 @@ class ProjectStore:
                     with storage_call(f"create {what}"):
                         response = self._client.create_entity(entity=entity)
                 except ResourceExistsError:
-                    continue  # created concurrently: replace it on the next round
+                    raise LostRace from None  # created concurrently: replace it on the next round
                 record.etag = etag_from_response(response)
                 return record
             record.running_job_id = current.get("runningJobId")
             entity = _to_entity(record, slot_claimed=from_property_datetime(current.get("slotClaimed")))
             try:
-                record.etag = replace_if_unchanged(
-                    self._client, entity, etag_of(current) or "*", f"replace {what}"
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                continue
+                record.etag = replace_if_unchanged(self._client, entity, etag_of(current) or "*", f"replace {what}")
+            except ResourceNotFoundError:
+                raise LostRace from None  # deleted meanwhile: create it on the next round
             return record
-        raise StorageError(
-            message=f"Storage call failed: upsert {what} kept losing races against other writers."
-        )
+
+        return retry_lost_races(f"upsert {what}", attempt)
 
     def modify(self, name: str, change: Callable[[ProjectRecord], None]) -> ProjectRecord:
         """Read the project, apply ``change`` and write it back (ETag-conditional, retried on a lost race).
@@ -186,7 +184,7 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> ProjectRecord:
             current = self._read(name)
             if current is None:
                 raise project_not_found(name)
@@ -197,14 +195,11 @@ class ProjectStore:
             entity = _to_entity(record, slot_claimed=from_property_datetime(current.get("slotClaimed")))
             try:
                 record.etag = replace_if_unchanged(self._client, entity, record.etag or "*", f"update {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 raise project_not_found(name) from None
             return record
-        raise StorageError(
-            message=f"Storage call failed: update {what} kept losing races against other writers."
-        )
+
+        return retry_lost_races(f"update {what}", attempt)
 
     def list(self, *, top: int | None = None, skip: int = 0) -> list[ProjectRecord]:
         """Projects ordered by name, ``skip`` rows skipped and at most ``top`` returned.
@@ -265,7 +260,7 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"training slot of project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> None:
             current_time = now or utc_now()
             entity = self._read(name)
             if entity is None:
@@ -292,14 +287,10 @@ class ProjectStore:
             updated["slotClaimed"] = to_property_datetime(current_time)
             try:
                 replace_if_unchanged(self._client, updated, etag_of(entity) or "*", f"claim {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 raise project_not_found(name) from None
-            return
-        raise StorageError(
-            message=f"Storage call failed: claim {what} kept losing races against other writers."
-        )
+
+        retry_lost_races(f"claim {what}", attempt)
 
     def release_training_slot(self, name: str, job_id: str) -> None:
         """Free the slot if ``job_id`` holds it; otherwise (or if the project is gone) do nothing.
@@ -308,18 +299,14 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"training slot of project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> None:
             entity = self._read(name)
             if entity is None or entity.get("runningJobId") != job_id:
                 return
             updated = {k: v for k, v in entity.items() if k not in ("runningJobId", "slotClaimed")}
             try:
                 replace_if_unchanged(self._client, updated, etag_of(entity) or "*", f"release {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 return
-            return
-        raise StorageError(
-            message=f"Storage call failed: release {what} kept losing races against other writers."
-        )
+
+        retry_lost_races(f"release {what}", attempt)
