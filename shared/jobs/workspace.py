@@ -1,21 +1,6 @@
 """Every blob name of a job, a trained model and a project, in the app container. Nothing else builds one.
 
-Layout::
-
-    projects/<project>/assets.json              the imported project file
-    projects/<project>/imports/<job>.json       a staged import
-    projects/<project>/exports/<job>.json       an export job's result
-    jobs/<project>/<job>/                       a training job's scratch data (deleted when it ends)
-        manifest.json          language, labels, options, seed and the shard plan (documents per shard)
-        split.json             the recorded split (train / dev / test document locations, seed)
-        snapshot.json          the project file as trained
-        shards/<shard>.docs.json  the labels of one shard's documents
-        shards/<shard>.spacy   DocBin per shard (train-0000, dev-0000, test-0000, ...)
-        checkpoint.bin         the resumable training state
-        model.bin              the best model, extracted when training finished
-        eval/<shard>.json      per-document evaluation of a test shard
-    models/<project>/<label>/<job>/             a trained model (one folder per job)
-        model.bin, evaluation-summary.json, evaluation-documents.json, snapshot.json
+The layout is drawn in the package docstring (:mod:`shared.jobs`).
 """
 
 from __future__ import annotations
