@@ -22,8 +22,8 @@ from shared.training.payloads import ChunkSummary, PreparedTraining, ShardEvalua
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
 
-# Activities whose failures are all transient (storage) get the SDK's retry; the checked ones (which
-# may fail on a user's mistake) retry only what the failure contract marks retryable.
+# Most activities get the Durable retry policy (every failure retried a few times); the checked ones,
+# where a user's mistake is the likely failure, retry only what the failure contract marks retryable.
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
 CHECKED_ATTEMPTS = 3
 CHECKED_RETRY_DELAY = timedelta(seconds=5)

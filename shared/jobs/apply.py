@@ -53,6 +53,20 @@ def publish_training_event(settings: Settings, record: TrainingJobRecord, *, pro
 # --------------------------------------------------------------------------------- training jobs
 
 
+def claim_training_slot(settings: Settings, project_name: str, job_id: str, *, now: datetime | None = None) -> None:
+    """Make ``job_id`` the project's one running training job (see :func:`lifecycle.holds_slot`).
+
+    Raises:
+        ProjectNotFound; Conflict: another active job holds the slot; StorageError.
+    """
+    jobs = TrainingJobStore(settings)
+
+    def holder_is_active(holder: str, claimed: datetime | None, at: datetime) -> bool:
+        return lifecycle.holds_slot(jobs.read(project_name, holder), claimed, at)
+
+    ProjectStore(settings).claim_training_slot(project_name, job_id, holder_is_active=holder_is_active, now=now)
+
+
 def create_training(settings: Settings, record: TrainingJobRecord) -> TrainingJobRecord:
     """Claim the project's training slot for ``record`` and write its row (``notStarted``).
 
@@ -60,7 +74,7 @@ def create_training(settings: Settings, record: TrainingJobRecord) -> TrainingJo
         ProjectNotFound; Conflict: another active job holds the slot; StorageError.
     """
     projects = ProjectStore(settings)
-    projects.claim_training_slot(record.project_name, record.job_id)
+    claim_training_slot(settings, record.project_name, record.job_id)
     try:
         TrainingJobStore(settings).create(record)
     except BaseException:

@@ -30,6 +30,9 @@ lost its orchestration: only then is the Durable runtime consulted."""
 NOT_STARTED_QUIET_AFTER = timedelta(seconds=5)
 """``start_new`` follows the row write within milliseconds and the first activity moves the job to
 running; a job still ``notStarted`` after this long is checked against the runtime."""
+MISSING_JOB_GRACE = timedelta(minutes=2)
+"""A slot whose job row does not exist is kept this long after the claim (the service claims the slot
+*before* writing the job row), then treated as stale: the writer crashed between the two calls."""
 LIVE_RUNTIME_STATUSES = frozenset({"Running", "Pending", "ContinuedAsNew"})
 CANCELLED_RUNTIME_STATUSES = frozenset({"Terminated", "Canceled"})
 
@@ -70,6 +73,17 @@ def expiration(created: datetime, ttl_days: int) -> datetime:
 def is_stop_requested(record: TrainingJobRecord) -> bool:
     """True when a running step should stop early (cancel requested or job already over)."""
     return record.status in (JobStatus.CANCELLING, JobStatus.CANCELLED, JobStatus.FAILED)
+
+
+def holds_slot(holder: TrainingJobRecord | None, claimed: datetime | None, now: datetime) -> bool:
+    """Whether the job holding a project's training slot keeps it against a new claim.
+
+    An active, unexpired job keeps it; a finished or expired one has lost it (a crash that never
+    released the slot heals itself); a job without a row keeps it only for :data:`MISSING_JOB_GRACE`.
+    """
+    if holder is None:
+        return claimed is not None and now - claimed < MISSING_JOB_GRACE
+    return holder.status in ACTIVE and not is_expired(holder, now)
 
 
 def ensure_runnable(record: TrainingJobRecord) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -19,7 +19,6 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
 from shared.errors import Conflict, ErrorDetail, ProjectNotFound
-from shared.jobs.status import ACTIVE
 from shared.models import PROJECT_KIND, ProjectRecord, utc_now
 from shared.storage._entities import (
     LostRace,
@@ -36,14 +35,13 @@ from shared.storage._entities import (
     to_property_datetime,
 )
 from shared.storage.clients import storage_call, table_client
-from shared.storage.jobs import TrainingJobStore
 
 logger = logging.getLogger(__name__)
 
 PROJECT_PARTITION = "project"
-MISSING_JOB_GRACE = timedelta(minutes=2)
-"""A slot whose job row does not exist is kept this long after the claim (the service claims the slot
-*before* writing the job row), then treated as stale: the writer crashed between the two calls."""
+HolderIsActive = Callable[[str, datetime | None, datetime], bool]
+"""``(holder job id, when it claimed the slot, now) -> True`` while the holder may keep the slot. The
+rule is the job lifecycle's (:func:`shared.jobs.lifecycle.holds_slot`); this module only does the writes."""
 
 
 def project_not_found(name: str) -> ProjectNotFound:
@@ -233,25 +231,20 @@ class ProjectStore:
         with storage_call(f"delete project '{name}' from table {self._table_name}"):
             self._client.delete_entity(partition_key=PROJECT_PARTITION, row_key=name)
 
-    def _holder_is_active(self, holder: str, name: str, claimed: datetime | None, now: datetime) -> bool:
-        job = TrainingJobStore(self._settings).read(name, holder)
-        if job is None:
-            # The service claims the slot before it writes the job row; give it time to do so.
-            return claimed is not None and now - claimed < MISSING_JOB_GRACE
-        return job.status in ACTIVE and job.expiration >= now
-
-    def claim_training_slot(self, name: str, job_id: str, *, now: datetime | None = None) -> None:
+    def claim_training_slot(
+        self, name: str, job_id: str, *, holder_is_active: HolderIsActive, now: datetime | None = None
+    ) -> None:
         """Make ``job_id`` the project's one running training job.
 
-        A slot held by an active job (status notStarted/running/cancelling and not expired) is a
-        conflict. A slot held by a finished, expired or missing job is stale and is taken over, so a
-        crash that never released the slot heals itself. The write is ETag-conditional: when two
+        A slot whose holder is still active (``holder_is_active``) is a conflict; otherwise it is
+        stale and taken over, so a crash that never released the slot heals itself. The write is ETag-conditional: when two
         callers race, exactly one write succeeds and the other re-reads and decides again.
         Claiming a slot the same job already holds succeeds (retries are safe).
 
         Args:
             name: project name.
             job_id: the claiming job.
+            holder_is_active: whether the current holder keeps the slot (the lifecycle's rule).
             now: the current time (tests); defaults to :func:`shared.models.utc_now`.
 
         Raises:
@@ -270,7 +263,7 @@ class ProjectStore:
                 return
             if holder:
                 claimed = from_property_datetime(entity.get("slotClaimed"))
-                if self._holder_is_active(holder, name, claimed, current_time):
+                if holder_is_active(holder, claimed, current_time):
                     raise Conflict(
                         message=(
                             f"Training job '{holder}' is already running for project '{name}'. Wait for it "

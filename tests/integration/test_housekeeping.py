@@ -9,6 +9,7 @@ import pytest
 from shared.config import Settings, get_settings
 from shared.errors import OperationNotFound
 from shared.jobs import housekeeping
+from shared.jobs.apply import claim_training_slot
 from shared.jobs.workspace import scratch_prefix
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
@@ -55,7 +56,7 @@ def _job(
 def test_expired_job_is_found_then_forgotten_with_its_scratch_and_slot(settings: Settings) -> None:
     old = _job(settings, "old-job", age=timedelta(days=8))
     _job(settings, "new-job", age=timedelta(minutes=1), status=JobStatus.SUCCEEDED)
-    ProjectStore(settings).claim_training_slot(PROJECT, old.job_id)
+    claim_training_slot(settings, PROJECT, old.job_id)
     BlobStore(settings).put_json(scratch_prefix(PROJECT, old.job_id) + "manifest.json", {})
 
     expired = housekeeping.find_expired_jobs(settings)
@@ -72,7 +73,7 @@ def test_expired_job_is_found_then_forgotten_with_its_scratch_and_slot(settings:
 def test_watchdog_fails_jobs_whose_heartbeat_stopped(settings: Settings) -> None:
     stale = _job(settings, "stale-job", age=timedelta(hours=2))
     _job(settings, "fresh-job", age=timedelta(seconds=5))
-    ProjectStore(settings).claim_training_slot(PROJECT, stale.job_id)
+    claim_training_slot(settings, PROJECT, stale.job_id)
 
     stopped = housekeeping.fail_stale_jobs(settings)
 

@@ -19,13 +19,13 @@ from samples.generate import generate_sample_project
 from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, OperationNotFound, ProjectNotFound
 from shared.jobs import kinds, workspace
+from shared.jobs.apply import claim_training_slot
 from shared.models import EvaluationOptions, JobStatus, TrainedModelRecord, utc_now
 from shared.operations import deletion, exports, imports, snapshots
 from shared.operations.requests import OperationRequest, get_operation_job
 from shared.operations.run import abandon_operation, run_operation
 from shared.service import projects
 from shared.storage.blobs import BlobStore
-from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 
 pytestmark = pytest.mark.integration
@@ -288,7 +288,7 @@ def test_delete_removes_project_models_and_blobs(settings: Settings, sample: tup
 
 def test_delete_refused_while_training_holds_the_slot(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     import_sample(settings, sample[1])
-    ProjectStore(settings).claim_training_slot("orders", "job-running")
+    claim_training_slot(settings, "orders", "job-running")
     with pytest.raises(Conflict) as caught:
         deletion.start_deletion(settings, "orders")
     assert "job-running" in caught.value.message

@@ -256,3 +256,22 @@ def test_operation_failure_is_recorded_once() -> None:
 def test_finished_operation_cannot_run_again() -> None:
     with pytest.raises(IllegalTransition):
         lifecycle.start_operation(operation(JobStatus.SUCCEEDED))
+
+
+# --------------------------------------------------------------------------------- the training slot
+
+
+def test_active_unexpired_job_keeps_its_slot_and_finished_or_expired_lose_it() -> None:
+    claimed = NOW - timedelta(hours=1)
+
+    assert lifecycle.holds_slot(running(), claimed, NOW)
+    assert lifecycle.holds_slot(job(JobStatus.CANCELLING), claimed, NOW)
+    for status in TERMINAL:
+        assert not lifecycle.holds_slot(job(status), claimed, NOW)
+    assert not lifecycle.holds_slot(job(JobStatus.RUNNING, expiration=NOW - timedelta(seconds=1)), claimed, NOW)
+
+
+def test_slot_of_a_job_without_row_is_kept_only_for_the_grace_period() -> None:
+    assert lifecycle.holds_slot(None, NOW - timedelta(seconds=5), NOW)
+    assert not lifecycle.holds_slot(None, NOW - lifecycle.MISSING_JOB_GRACE - timedelta(seconds=1), NOW)
+    assert not lifecycle.holds_slot(None, None, NOW)
