@@ -22,8 +22,9 @@ from shared.jobs.workspace import scratch_prefix
 from shared.models import OperationJobRecord, TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
 from shared.storage.events import TRAINING_JOB_PROGRESSED, TRAINING_JOB_STATUS_CHANGED, JobEventPublisher
-from shared.storage.jobs import OperationJobStore, TrainingJobStore
+from shared.storage.operation_jobs import OperationJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from shared.jobs.status import TERMINAL, JobStatus
 from shared.jobs.workspace import SCRATCH_ROOT, scratch_job_of, scratch_prefix
 from shared.models import TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from shared.config import Settings
 from shared.jobs import apply, lifecycle
 from shared.jobs.lifecycle import Reconciliation
 from shared.models import TrainingJobRecord, utc_now
-from shared.storage.jobs import TrainingJobStore
+from shared.storage.training_jobs import TrainingJobStore
 
 
 def needs_runtime_check(settings: Settings, record: TrainingJobRecord, now: datetime) -> bool:

@@ -11,9 +11,9 @@ from shared.errors import Conflict, NotFound, ProjectNotFound
 from shared.jobs.workspace import project_prefixes
 from shared.operations.requests import DELETION, OperationRequest, start_job
 from shared.storage.blobs import BlobStore
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
+from shared.storage.training_jobs import TrainingJobStore
 
 log = logging.getLogger(__name__)
 

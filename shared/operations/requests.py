@@ -13,7 +13,7 @@ from shared.config import Settings
 from shared.jobs import apply
 from shared.jobs.kinds import DELETION, EXPORT, IMPORT, LOAD_SNAPSHOT, JobKind, kind_named
 from shared.models import OperationJobRecord
-from shared.storage.jobs import OperationJobStore
+from shared.storage.operation_jobs import OperationJobStore
 
 __all__ = ["DELETION", "EXPORT", "IMPORT", "LOAD_SNAPSHOT", "OperationRequest", "get_operation_job", "start_job"]
 

@@ -16,8 +16,8 @@ from shared.models import PROJECT_KIND, ProjectRecord, TrainingJobRecord, utc_no
 from shared.ner.languages import SUPPORTED_LANGUAGES, is_supported_language
 from shared.ner.project_file import validate_project_name
 from shared.storage.documents import check_container
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 STRING_INDEX_TYPE = "Utf16CodeUnit"
 

@@ -266,3 +266,16 @@ def retry_lost_races(what: str, attempt: Callable[[], T]) -> T:
     raise StorageError(
         message=f"Storage call failed: {what} lost {MODIFY_ATTEMPTS} races against concurrent writers; retry later."
     )
+
+
+def required_datetime(entity: TableEntity, name: str) -> datetime:
+    """A datetime property every row of the table has (a row without it is corrupt)."""
+    value = from_property_datetime(entity.get(name))
+    if value is None:
+        raise ValueError(f"row {entity.get('PartitionKey')}/{entity.get('RowKey')} has no '{name}'")
+    return value
+
+
+def drop_none(entity: dict[str, Any]) -> dict[str, Any]:
+    """The entity without its None properties (the Table service stores no nulls)."""
+    return {key: value for key, value in entity.items() if value is not None}

@@ -13,8 +13,8 @@ from shared.errors import ErrorDetail, OperationNotFound, StorageError
 from shared.jobs import apply, lifecycle
 from shared.jobs.apply import cancel_training, fail_training
 from shared.models import TrainingJobRecord
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 __all__ = [
     "add_warnings",

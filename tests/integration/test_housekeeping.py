@@ -13,8 +13,8 @@ from shared.jobs.apply import claim_training_slot
 from shared.jobs.workspace import scratch_prefix
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
 

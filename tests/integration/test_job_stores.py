@@ -20,7 +20,8 @@ from shared.models import (
     utc_now,
 )
 from shared.storage._entities import ITEMS_BUDGET_CHARS
-from shared.storage.jobs import OperationJobStore, TrainingJobStore
+from shared.storage.operation_jobs import OperationJobStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
 

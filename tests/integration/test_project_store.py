@@ -12,8 +12,8 @@ from shared.errors import Conflict, InvalidArgument, ProjectNotFound
 from shared.jobs.apply import claim_training_slot
 from shared.jobs.lifecycle import MISSING_JOB_GRACE
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,9 @@ from shared.models import JobStatus, ProjectRecord, utc_now
 from shared.service.trained_models import training_config_versions
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import MAX_DOCUMENT_BYTES
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
+from shared.storage.training_jobs import TrainingJobStore
 from shared.training import caches, jobs, requests
 from shared.training.payloads import FailureReport, FinalizeRequest, FinalizeResult, JobRef, ShardTask
 from shared.training.steps import convert, evaluate, prepare, register, train
