@@ -7,11 +7,14 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from devhost import settings as host_settings
+from devhost.durable import api as durable_api
+from devhost.durable.engine import DurableEngine
+from devhost.durable.payloads import DurableUrls
+from devhost.durable.store import TableStore
 from devhost.http_server import UserRoutes, describe_routes
 from devhost.indexer import IndexedApp, load_app
 from devhost.invoker import Invoker
@@ -75,7 +78,7 @@ class Host:
             os.environ[host_settings.DEFAULT_STORAGE_SETTING] = connection_string
         self.app: IndexedApp = load_app(self.app_dir)
         self.connection_string = connection_string or os.environ.get(host_settings.DEFAULT_STORAGE_SETTING, "")
-        self.engine: Any = None
+        self.engine: DurableEngine | None = None
         self.invoker: Invoker | None = None
         self.user_routes: UserRoutes | None = None
         self.timers: TimerScheduler | None = None
@@ -87,20 +90,13 @@ class Host:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _build_engine(self) -> Any:
+    def _build_engine(self) -> DurableEngine | None:
         if not needs_durable(self.app):
             return None
-        try:
-            from devhost.durable.engine import DurableEngine
-            from devhost.durable.store import TableStore
-        except ImportError as exc:
-            raise RuntimeError(
-                f"the app uses Durable Functions but devhost.durable is not available: {exc}"
-            ) from exc
         if not self.connection_string:
             raise RuntimeError("the durable engine needs a storage connection (AzureWebJobsStorage)")
         store = TableStore(self.connection_string, self.app.hub_name)
-        return DurableEngine(self.app, store, base_url=self.base_url, worker_count=self.workers)
+        return DurableEngine(self.app, store, worker_count=self.workers)
 
     async def start(self) -> None:
         """Bind the port, start the engine, timers and queue listeners."""
@@ -109,7 +105,8 @@ class Host:
 
             self.port = free_port()
         self.engine = self._build_engine()
-        client_binding = self.engine.client_binding_json if self.engine is not None else None
+        urls = DurableUrls(self.base_url, self.engine.hub_name) if self.engine is not None else None
+        client_binding = urls.client_binding_json if urls is not None else None
         self.invoker = Invoker(self.app, client_binding=client_binding)
         # asyncio.to_thread in async handlers (every storage call of the HTTP API) uses the default
         # executor: give it the invoker's I/O-sized pool instead of min(32, cpus + 4) threads.
@@ -120,8 +117,8 @@ class Host:
         listeners = [QueueListener(self.invoker, f, options) for f in self.app.by_trigger("queueTrigger")]
 
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
-        if self.engine is not None:
-            self.engine.add_routes(web_app)
+        if self.engine is not None and urls is not None:
+            durable_api.add_routes(web_app, self.engine, urls)
         self.user_routes = UserRoutes(self.app, self.invoker)
         self.user_routes.add_to(web_app)
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)

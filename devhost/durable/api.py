@@ -11,18 +11,18 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from devhost.durable import history as h
+from devhost.durable.engine import DurableEngine
+from devhost.durable.errors import InstanceExists, InstanceGone, InstanceNotFound, OrchestratorNotFound
 from devhost.durable.history import EventType
+from devhost.durable.payloads import WEBHOOK_PATH, DurableUrls
 from devhost.durable.store import ALL_STATUSES, TERMINAL_STATUSES, InstanceRecord
 
-if TYPE_CHECKING:
-    from devhost.durable.engine import DurableEngine
-
-PREFIX = "/runtime/webhooks/durabletask"
+PREFIX = WEBHOOK_PATH
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
 
@@ -160,12 +160,11 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"ExceptionMessage": message, "Message": message}, status=status)
 
 
-def add_routes(web_app: web.Application, engine: DurableEngine) -> None:
-    """Register the API routes for ``engine`` on ``web_app``."""
-    from devhost.durable.engine import InstanceExists, InstanceGone, InstanceNotFound, OrchestratorNotFound
+def add_routes(web_app: web.Application, engine: DurableEngine, urls: DurableUrls) -> None:
+    """Register the API routes for ``engine`` on ``web_app``; ``urls`` builds the management payloads."""
 
     def accepted(instance_id: str) -> web.Response:
-        payload = engine.management_urls(instance_id)
+        payload = urls.management_urls(instance_id)
         return web.json_response(
             payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
         )
@@ -195,7 +194,7 @@ def add_routes(web_app: web.Application, engine: DurableEngine) -> None:
             events = await engine.get_history(instance_id)
             body["historyEvents"] = _history_payload(events, _flag(request, "showHistoryOutput", False))
         status = 200 if record.runtime_status in TERMINAL_STATUSES else 202
-        headers = {} if status == 200 else {"Location": engine.management_urls(instance_id)["statusQueryGetUri"],
+        headers = {} if status == 200 else {"Location": urls.management_urls(instance_id)["statusQueryGetUri"],
                                             "Retry-After": "10"}
         return web.json_response(body, status=status, headers=headers)
 
