@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from devhost.azurite import Azurite, free_port
+from devhost.azurite import Azurite
+from devhost.testing import start_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -70,37 +70,14 @@ def host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "BASIC_CONTAINER": f"files-{suffix}",
         "BASIC_TABLE": f"entities{suffix}",
     }
-    port = free_port()
-    env = dict(os.environ)
-    env.update(names)
-    env["AzureWebJobsStorage"] = azurite.connection_string
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    env = dict(names, AzureWebJobsStorage=azurite.connection_string)
     log_path = tmp_path_factory.mktemp("devhost") / "host.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "start", "--port", str(port), "--app-dir", str(BASIC_APP), "--no-azurite"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"host exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            return request("GET", f"{base_url}/api/text")[0] == 200
-        except OSError:
-            return False
-
+    process = start_host(BASIC_APP, env, log_path, ready_path="/api/text", timeout=WAIT_SECONDS)
     try:
-        eventually(ready, "the host to answer")
-        yield RunningHost(base_url, azurite.connection_string, names, process)
+        yield RunningHost(process.endpoint, azurite.connection_string, names, process.process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        sys.stderr.write(log_path.read_text()[-4000:])
+        process.stop(timeout=20)
+        sys.stderr.write(process.log_tail(4000))
 
 
 def test_http_route_with_parameters_query_and_headers(host: RunningHost) -> None:
