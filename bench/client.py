@@ -9,6 +9,8 @@ from typing import Any
 
 API_VERSION = "2023-04-01"
 BENCH_KEY = "bench-key"
+BENCH_SYSTEM_KEY = "bench-system-key"
+"""The local host's system key (DEVHOST_SYSTEM_KEY) for the Durable HTTP API the timelines read."""
 PROJECTS_PATH = "/language/authoring/analyze-text/projects"
 
 
@@ -21,6 +23,7 @@ class ServiceClient:
         self.endpoint = endpoint.rstrip("/")
         self.session = requests.Session()
         self.session.headers["Ocp-Apim-Subscription-Key"] = key
+        self.session.headers["x-functions-key"] = BENCH_SYSTEM_KEY  # for the Durable HTTP API
         self.params = {"api-version": API_VERSION}
 
     def project_url(self, project: str) -> str:
@@ -52,7 +55,7 @@ class ServiceClient:
 
     def start_training(self, project: str, label: str, evaluation: dict[str, Any]) -> tuple[float, str]:
         """POST :train; returns (seconds to the 202, operation-location)."""
-        body = {"modelLabel": label, "trainingConfigVersion": "latest", "evaluationOptions": evaluation}
+        body: dict[str, Any] = {"modelLabel": label, "trainingConfigVersion": "latest", "evaluationOptions": evaluation}
         t0 = time.perf_counter()
         r = self.session.post(
             f"{self.project_url(project)}/:train", params=self.params, json=body, timeout=120

@@ -53,6 +53,7 @@ RESULTS = ROOT / "bench" / "results"
 LOG_DIR = RESULTS / "logs"
 HUB_NAME = "DevhostBench"  # bench/apps/devhost_bench/host.json
 DURABLE = "/runtime/webhooks/durabletask"
+SYSTEM_KEY = "bench-system-key"  # DEVHOST_SYSTEM_KEY of the hosts started here (the Durable HTTP API needs it)
 ORCHESTRATOR_STARTED = 12  # DurableTask.Core EventType
 TERMINAL = ("Completed", "Failed", "Terminated")
 READY_TIMEOUT = 120.0
@@ -429,14 +430,16 @@ async def run(settings: Settings, azurite: Azurite) -> dict[str, Any]:
     latency: list[dict[str, Any]] = []
     # One connection per client: a pool as large as the largest client count.
     connector = aiohttp.TCPConnector(limit=max(settings.clients) + 2)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=connector, headers={"x-functions-key": SYSTEM_KEY}
+    ) as session:
         for round_index in range(settings.rounds):
             order = settings.workers if round_index % 2 == 0 else list(reversed(settings.workers))
             for workers in order:
                 log = LOG_DIR / f"devhost_engine-w{workers}-r{round_index + 1}.log"
                 connection = azurite.connection_string
-                host = DevHost(spawn_host(APP_DIR, {"AzureWebJobsStorage": connection}, log, workers=workers),
-                               workers, connection)
+                env = {"AzureWebJobsStorage": connection, "DEVHOST_SYSTEM_KEY": SYSTEM_KEY}
+                host = DevHost(spawn_host(APP_DIR, env, log, workers=workers), workers, connection)
                 try:
                     seconds = await wait_ready(host.process)
                     ready[workers].append(round(seconds, 2))

@@ -10,7 +10,7 @@ import json
 import subprocess
 import uuid
 
-from bench.client import API_VERSION, BENCH_KEY, PROJECTS_PATH
+from bench.client import API_VERSION, BENCH_KEY, BENCH_SYSTEM_KEY, PROJECTS_PATH
 from bench.machine import RESULTS, ROOT
 from devhost.azurite import Azurite, start_azurite
 from devhost.testing import HostProcess, start_host
@@ -56,6 +56,7 @@ class Stack:
             "NER_STORAGE_CONNECTION": self.connection,
             "AzureWebJobsStorage": self.connection,
             "LANGUAGE_API_KEYS": BENCH_KEY,
+            "DEVHOST_SYSTEM_KEY": BENCH_SYSTEM_KEY,
             "NER_TASK_HUB": "Bench" + uuid.uuid4().hex[:8],
         })
         env.update(self.extra_settings)

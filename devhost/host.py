@@ -11,13 +11,15 @@ from pathlib import Path
 from aiohttp import web
 
 from devhost import settings as host_settings
+from devhost.azurite import free_port
 from devhost.durable import api as durable_api
 from devhost.durable.engine import DurableEngine
-from devhost.durable.payloads import DurableUrls
+from devhost.durable.payloads import RPC_PATH, DurableUrls
 from devhost.durable.store import TableStore
 from devhost.http_server import UserRoutes, describe_routes
 from devhost.indexer import IndexedApp, load_app
 from devhost.invoker import Invoker
+from devhost.keys import system_key
 from devhost.queues import QueueListener, QueueOptions, resolve_queue_name
 from devhost.timers import TimerScheduler, timer_jobs
 
@@ -84,6 +86,7 @@ class Host:
         self.timers: TimerScheduler | None = None
         self.listeners: list[QueueListener] = []
         self._runner: web.AppRunner | None = None
+        self._rpc_runner: web.AppRunner | None = None
         self._started = False
 
     @property
@@ -101,11 +104,17 @@ class Host:
     async def start(self) -> None:
         """Bind the port, start the engine, timers and queue listeners."""
         if self.port == 0:
-            from devhost.azurite import free_port
-
             self.port = free_port()
         self.engine = self._build_engine()
-        urls = DurableUrls(self.base_url, self.engine.hub_name) if self.engine is not None else None
+        urls: DurableUrls | None = None
+        if self.engine is not None:
+            # The SDK's client calls a loopback listener of its own that needs no key (the extension's
+            # 127.0.0.1:17071); the public webhooks on the host's port require the system key.
+            rpc_port = free_port()
+            urls = DurableUrls(
+                self.base_url, self.engine.hub_name, key=system_key(self.app_dir),
+                rpc_base_url=f"http://127.0.0.1:{rpc_port}{RPC_PATH}/",
+            )
         client_binding = urls.client_binding_json if urls is not None else None
         self.invoker = Invoker(self.app, client_binding=client_binding)
         # asyncio.to_thread in async handlers (every storage call of the HTTP API) uses the default
@@ -118,7 +127,12 @@ class Host:
 
         web_app = web.Application(client_max_size=100 * 1024 * 1024)
         if self.engine is not None and urls is not None:
-            durable_api.add_routes(web_app, self.engine, urls)
+            durable_api.add_routes(web_app, self.engine, urls, key=urls.key)
+            rpc_app = web.Application(client_max_size=100 * 1024 * 1024)
+            durable_api.add_routes(rpc_app, self.engine, urls, prefix=RPC_PATH)
+            self._rpc_runner = web.AppRunner(rpc_app, access_log=None, handle_signals=False)
+            await self._rpc_runner.setup()
+            await web.TCPSite(self._rpc_runner, "127.0.0.1", rpc_port).start()
         self.user_routes = UserRoutes(self.app, self.invoker)
         self.user_routes.add_to(web_app)
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
@@ -151,9 +165,10 @@ class Host:
                 await self.engine.stop()
             except Exception:
                 logger.exception("Stopping the durable engine failed")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._rpc_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._rpc_runner = None
         await _close_durable_client_session()
         if self.invoker is not None:
             loop = asyncio.get_running_loop()
@@ -188,3 +203,4 @@ class Host:
                 detail = function.trigger_type
             lines.append(f"{function.name}: {detail}")
         return lines
+

@@ -38,7 +38,9 @@ class ClientOperations(Episodes):
                 f"Additional info: {exc}"
             ) from exc
         instance_id = instance_id or uuid.uuid4().hex
-        existing = await self._call(partial(self.store.get_instance, instance_id))
+        # A child started by its parent's episode is the engine's own work: it waits out an outage.
+        retry = parent is not None
+        existing = await self._call(partial(self.store.get_instance, instance_id), retry=retry)
         if existing is not None:
             if existing.runtime_status in ACTIVE_STATUSES:
                 raise InstanceExists(
@@ -46,17 +48,17 @@ class ClientOperations(Episodes):
                 )
             # A finished instance is replaced, as the extension's default overridable states allow.
             self._forget(instance_id)
-            await self._call(partial(self.store.delete_instance, instance_id))
+            await self._call(partial(self.store.delete_instance, instance_id), retry=retry)
         now = h.utc_now()
         record = InstanceRecord(
             instance_id=instance_id, name=name, version=version, execution_id=uuid.uuid4().hex,
             runtime_status=PENDING, created_time=now, last_updated_time=now, input=input_text,
             parent_instance_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None,
         )
-        await self._call(partial(self.store.put_instance, record))
+        await self._call(partial(self.store.put_instance, record), retry=retry)
         runtime = InstanceState(record=record)
         self._runtimes[instance_id] = runtime
-        await self._deliver_to(runtime, self._execution_started(record))
+        await self._deliver_to(runtime, self._execution_started(record), retry=retry)
         return instance_id
 
     async def _active_record(self, instance_id: str) -> InstanceRecord:
@@ -69,7 +71,7 @@ class ClientOperations(Episodes):
 
     async def _send(self, instance_id: str, event: dict[str, Any]) -> None:
         await self._active_record(instance_id)
-        await self._deliver(instance_id, event)
+        await self._deliver(instance_id, event, retry=False)
 
     async def raise_event(self, instance_id: str, event_name: str, data_text: str | None) -> None:
         """Deliver an external event (kept in the history until the orchestrator waits for it)."""

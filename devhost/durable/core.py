@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from devhost.durable.retry import Backoff, is_transient
 from devhost.durable.state import InstanceState
 from devhost.durable.store import DurableStore
 from devhost.durable.workers import DEFAULT_LOADER, ActivityPool
@@ -61,15 +63,45 @@ class EngineCore:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._started = False
         self._stopping = False
+        self.backoff = Backoff()
+        self._outage_started: float | None = None
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        """Run a blocking store call on the I/O threads."""
-        return await asyncio.get_running_loop().run_in_executor(self._io, fn)
+    async def _call(self, fn: Callable[[], T], *, retry: bool = False) -> T:
+        """Run a blocking store call on the I/O threads.
+
+        With ``retry`` (every write of the engine's own work: results, timers, episodes), transient
+        failures are retried with backoff until storage answers or the engine stops; without it (calls
+        made for a client, who gets the error and can retry) the first failure is raised.
+        """
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            try:
+                result = await loop.run_in_executor(self._io, fn)
+            except Exception as exc:
+                if not retry or self._stopping or not is_transient(exc):
+                    raise
+                attempt += 1
+                self._outage_started = self._outage_started or time.monotonic()
+                if attempt == 1 or attempt % 15 == 0:
+                    logger.warning("storage unavailable (%s); retrying %s", type(exc).__name__, _describe(fn))
+                await asyncio.sleep(self.backoff.delay(attempt))
+                continue
+            if attempt and self._outage_started is not None:
+                logger.info("storage answered again after %.1f s", time.monotonic() - self._outage_started)
+                self._outage_started = None
+            return result
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        # Never "Task exception was never retrieved": a failed background step is logged with its cause.
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background step failed", exc_info=task.exception())
 
     def _notify(self, instance_id: str) -> None:
         for waiter in self._waiters.pop(instance_id, []):
@@ -85,3 +117,10 @@ class EngineCore:
         if runtime and runtime.task and not runtime.task.done():
             runtime.task.cancel()
         self._cancel_timers(instance_id)
+
+
+def _describe(fn: Callable[[], Any]) -> str:
+    """``add_message(<instance>)`` for a ``functools.partial`` of a store method (for the log)."""
+    func = getattr(fn, "func", fn)
+    args = getattr(fn, "args", ())
+    return f"{getattr(func, '__name__', 'a store call')}({args[0] if args else ''})"

@@ -72,7 +72,7 @@ class Episodes(Inbox):
         await self._call(partial(
             self.store.write_history, record.instance_id, record.execution_id, len(runtime.history), plan.events,
             consumed=keys, truncate=plan.fresh,
-        ))
+        ), retry=True)
         runtime.append(plan.events)
         record.last_updated_time = now
         if plan.status in TERMINAL_STATUSES:
@@ -82,11 +82,11 @@ class Episodes(Inbox):
                 leftovers = [key for key, _ in runtime.inbox]
                 runtime.inbox.clear()
                 if leftovers:
-                    await self._call(partial(self.store.delete_messages, record.instance_id, leftovers))
+                    await self._call(partial(self.store.delete_messages, record.instance_id, leftovers), retry=True)
             await self._finish(runtime, plan.status, now)
             return True
         record.runtime_status = plan.status
-        await self._call(partial(self.store.put_instance, record.copy()))
+        await self._call(partial(self.store.put_instance, record.copy()), retry=True)
         await self._start_planned(runtime, plan)
         return True
 
@@ -150,7 +150,7 @@ class Episodes(Inbox):
 
     async def _ensure_child(self, runtime: InstanceState, created: Event) -> None:
         child_id = created["InstanceId"]
-        child = await self._call(partial(self.store.get_instance, child_id))
+        child = await self._call(partial(self.store.get_instance, child_id), retry=True)
         if child is None:
             await self.start_new(
                 created["Name"], child_id, created.get("Input"),
@@ -184,9 +184,9 @@ class Episodes(Inbox):
         added = await self._call(partial(
             self.store.write_history, record.instance_id, record.execution_id, len(runtime.history), [],
             consumed=keys, add=[started],
-        ))
+        ), retry=True)
         self._cancel_timers(record.instance_id)
-        await self._call(partial(self.store.put_instance, record.copy()))
+        await self._call(partial(self.store.put_instance, record.copy()), retry=True)
         runtime.inbox.insert(0, (added[0], started))
 
     async def _finish_record(self, runtime: InstanceState, completed: Event) -> None:
@@ -202,7 +202,7 @@ class Episodes(Inbox):
         record.runtime_status = status
         record.last_updated_time = now
         record.completed_time = now
-        await self._call(partial(self.store.put_instance, record.copy()))
+        await self._call(partial(self.store.put_instance, record.copy()), retry=True)
         if self._runtimes.get(record.instance_id) is runtime:
             del self._runtimes[record.instance_id]
         self._cancel_timers(record.instance_id)

@@ -26,7 +26,7 @@ class Inbox(EngineCore):
     async def _episode(self, runtime: InstanceState, batch: list[Message]) -> bool:
         """Run one episode; False when the batch could not be applied yet (kept for later)."""
 
-    async def _runtime(self, instance_id: str) -> InstanceState | None:
+    async def _runtime(self, instance_id: str, *, retry: bool = True) -> InstanceState | None:
         """The live state of an active instance, loaded from the store on first use."""
         runtime = self._runtimes.get(instance_id)
         if runtime is not None:
@@ -37,7 +37,7 @@ class Inbox(EngineCore):
         future: asyncio.Future[InstanceState | None] = asyncio.get_running_loop().create_future()
         self._loading[instance_id] = future
         try:
-            runtime = await self._load(instance_id)
+            runtime = await self._load(instance_id, retry)
             future.set_result(runtime)
             return runtime
         except BaseException as exc:
@@ -48,12 +48,12 @@ class Inbox(EngineCore):
             if not future.done():
                 future.cancel()
 
-    async def _load(self, instance_id: str) -> InstanceState | None:
-        record = await self._call(partial(self.store.get_instance, instance_id))
+    async def _load(self, instance_id: str, retry: bool) -> InstanceState | None:
+        record = await self._call(partial(self.store.get_instance, instance_id), retry=retry)
         if record is None or record.runtime_status in TERMINAL_STATUSES:
             return None
-        events = await self._call(partial(self.store.load_history, instance_id))
-        messages = await self._call(partial(self.store.load_messages, instance_id))
+        events = await self._call(partial(self.store.load_history, instance_id), retry=retry)
+        messages = await self._call(partial(self.store.load_messages, instance_id), retry=retry)
         runtime = InstanceState(record=record, history=events)
         runtime.rebuild()
         consumed = runtime.index.message_ids
@@ -61,7 +61,7 @@ class Inbox(EngineCore):
         # consumed messages behind: drop them.
         stale = [key for key, message in messages if message.get("_msg") in consumed]
         if stale:
-            await self._call(partial(self.store.delete_messages, instance_id, stale))
+            await self._call(partial(self.store.delete_messages, instance_id, stale), retry=retry)
         runtime.inbox = [(k, m) for k, m in messages if m.get("_msg") not in consumed]
         existing = self._runtimes.get(instance_id)
         if existing is not None:
@@ -69,17 +69,21 @@ class Inbox(EngineCore):
         self._runtimes[instance_id] = runtime
         return runtime
 
-    async def _deliver(self, instance_id: str, event: Event) -> None:
-        """Persist a message for an instance and schedule an episode; dropped if it has finished."""
-        runtime = await self._runtime(instance_id)
+    async def _deliver(self, instance_id: str, event: Event, *, retry: bool = True) -> None:
+        """Persist a message for an instance and schedule an episode; dropped if it has finished.
+
+        ``retry``: wait out a storage outage (the engine's own results, timers...); a client's call
+        passes False and gets the error instead.
+        """
+        runtime = await self._runtime(instance_id, retry=retry)
         if runtime is None:
             logger.debug("dropping %s for finished instance %s", EventType(event["EventType"]).name, instance_id)
             return
-        await self._deliver_to(runtime, event)
+        await self._deliver_to(runtime, event, retry=retry)
 
-    async def _deliver_to(self, runtime: InstanceState, event: Event) -> None:
+    async def _deliver_to(self, runtime: InstanceState, event: Event, *, retry: bool = True) -> None:
         event.setdefault("_msg", h.new_message_id())
-        key = await self._call(partial(self.store.add_message, runtime.record.instance_id, event))
+        key = await self._call(partial(self.store.add_message, runtime.record.instance_id, event), retry=retry)
         if self._runtimes.get(runtime.record.instance_id) is not runtime:
             return  # finished or purged meanwhile
         runtime.inbox.append((key, event))

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+RPC_PATH = "/durabletask"
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,16 @@ class DurableUrls:
     """URLs of the Durable HTTP API for one task hub.
 
     ``base_url`` is the host's origin (``http://127.0.0.1:7071``) or the full webhook base
-    (``.../runtime/webhooks/durabletask``); both are accepted.
+    (``.../runtime/webhooks/durabletask``); both are accepted. ``key`` is the system key the public
+    webhooks require (management URLs carry it as ``code=``). ``rpc_base_url`` is where the SDK's
+    client calls go: like the extension's loopback listener (``http://127.0.0.1:17071/durabletask/``)
+    it needs no key; None means the webhook base (no separate listener, no key: unit tests).
     """
 
     base_url: str
     hub_name: str
+    key: str | None = None
+    rpc_base_url: str | None = None
 
     @property
     def webhook_base(self) -> str:
@@ -30,7 +36,8 @@ class DurableUrls:
 
     def management_query(self) -> str:
         """The query string the extension appends to management URLs."""
-        return f"taskHub={self.hub_name}&connection=Storage"
+        query = f"taskHub={self.hub_name}&connection=Storage"
+        return f"{query}&code={self.key}" if self.key else query
 
     def management_urls(self, instance_id: str) -> dict[str, str]:
         """The HttpManagementPayload for one instance."""
@@ -64,8 +71,8 @@ class DurableUrls:
             },
             "managementUrls": self.management_urls("INSTANCEID"),
             "baseUrl": webhook_base,
-            "requiredQueryStringParameters": "",
-            "rpcBaseUrl": webhook_base + "/",
+            "requiredQueryStringParameters": f"code={self.key}" if self.key else "",
+            "rpcBaseUrl": self.rpc_base_url or webhook_base + "/",
             "httpBaseUrl": None,
         }
         return json.dumps(payload)

@@ -186,9 +186,13 @@ def _accepted(index: HistoryIndex, messages: list[Event]) -> list[Event]:
     accepted: list[Event] = []
     open_tasks = set(index.open_tasks)
     open_timers = set(index.open_timers)
+    seen = set(index.message_ids)
     for message in messages:
-        if message.get("_msg") in index.message_ids:
-            continue
+        message_id = message.get("_msg")
+        if message_id in seen:
+            continue  # consumed before, or stored twice (a write retried after its answer was lost)
+        if message_id:
+            seen.add(message_id)
         if "TaskScheduledId" in message:
             if message["TaskScheduledId"] not in open_tasks:
                 continue

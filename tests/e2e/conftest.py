@@ -28,6 +28,8 @@ from devhost.testing import HostProcess, start_host
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "e2e-key-1"
 OTHER_KEY = "e2e-key-2"
+SYSTEM_KEY = "e2e-system-key"
+"""The local host's system key (Durable HTTP API); set, so no key file is generated into the project."""
 API_VERSION = "2023-04-01"
 PROJECTS_PATH = "/language/authoring/analyze-text/projects"
 READY_TIMEOUT = 180.0
@@ -77,6 +79,7 @@ class HostNames:
             "NER_EVENTS_QUEUE": self.events_queue,
             "NER_TRAIN_REQUESTS_QUEUE": self.train_queue,
             "LANGUAGE_API_KEYS": f"{KEY},{OTHER_KEY}",
+            "DEVHOST_SYSTEM_KEY": SYSTEM_KEY,
             # Tiny training budgets by default; tests override what they need.
             "NER_TRAIN_MAX_STEPS": "40",
             "NER_TRAIN_EVAL_FREQUENCY": "20",
