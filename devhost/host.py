@@ -17,6 +17,7 @@ from devhost.durable.engine import DurableEngine
 from devhost.durable.payloads import RPC_PATH, DurableUrls
 from devhost.durable.store import TableStore
 from devhost.http_server import UserRoutes, describe_routes
+from devhost.hub_lease import HubLease, describe_holder
 from devhost.indexer import IndexedApp, load_app
 from devhost.invoker import Invoker
 from devhost.keys import system_key
@@ -87,6 +88,7 @@ class Host:
         self.listeners: list[QueueListener] = []
         self._runner: web.AppRunner | None = None
         self._rpc_runner: web.AppRunner | None = None
+        self._lease: HubLease | None = None
         self._started = False
 
     @property
@@ -108,6 +110,9 @@ class Host:
         self.engine = self._build_engine()
         urls: DurableUrls | None = None
         if self.engine is not None:
+            # One host per task hub, before anything is bound or started (HubTaken names the holder).
+            self._lease = HubLease(self.connection_string, self.engine.hub_name, describe_holder(self.base_url))
+            await self._lease.acquire()
             # The SDK's client calls a loopback listener of its own that needs no key (the extension's
             # 127.0.0.1:17071); the public webhooks on the host's port require the system key.
             rpc_port = free_port()
@@ -143,6 +148,8 @@ class Host:
         try:
             if self.engine is not None:
                 await self.engine.start()
+                if self._lease is not None:
+                    self._lease.keep(self.engine.stop)
             self.timers = TimerScheduler(self.invoker, jobs)
             self.timers.start()
             for listener in listeners:
@@ -165,6 +172,9 @@ class Host:
                 await self.engine.stop()
             except Exception:
                 logger.exception("Stopping the durable engine failed")
+        if self._lease is not None:
+            await self._lease.release()
+            self._lease = None
         for runner in (self._runner, self._rpc_runner):
             if runner is not None:
                 await runner.cleanup()

@@ -5,12 +5,14 @@
   result: the job then ends ``succeeded`` (or ``failed`` with a reason), and a new ``:train`` is
   accepted. The time from storage's return to the job's next visible step is printed
   (``RECOVERY seconds=...``) for RELIABILITY.md; it is not asserted.
+- A second host on the same storage and task hub refuses to start, naming the holder.
+- The Durable HTTP API (``/runtime/webhooks/durabletask``) answers anonymous callers 401.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ import pytest
 import requests
 
 from devhost.azurite import Azurite, start_azurite
+from devhost.testing import spawn_host
 from tests.e2e.conftest import (
     ROOT,
+    SYSTEM_KEY,
     Api,
     HostNames,
     HostProcess,
@@ -114,3 +118,53 @@ def test_storage_outage_mid_training_loses_nothing(own_azurite: Azurite, own_hos
     again = train(api, project, "after-outage")
     assert api.post(again.split("?")[0] + "/:cancel").status_code == 202
     assert api.wait_job(again, timeout=120)["status"] == "cancelled"
+
+
+@pytest.fixture(scope="module")
+def hub_host(host_factory: Callable[..., HostProcess]) -> tuple[HostNames, HostProcess]:
+    names = HostNames()
+    return names, host_factory(names)
+
+
+def test_second_host_on_the_same_hub_refuses_naming_the_holder(
+    hub_host: tuple[HostNames, HostProcess], azurite: Azurite, tmp_path: Path
+) -> None:
+    names, first = hub_host
+    second = spawn_host(ROOT, names.env(azurite.connection_string), tmp_path / "second.log")
+    try:
+        code = second.process.wait(timeout=180)
+    finally:
+        second.stop()
+    log = second.log_tail()
+    assert code != 0, log
+    assert "held by" in log and first.endpoint in log and f"pid {first.process.pid}" in log, log
+    # The holder was not disturbed.
+    assert Api(first.endpoint).get("global/languages").status_code == 200
+
+
+DURABLE = "/runtime/webhooks/durabletask"
+WEBHOOK_CALLS = [
+    ("GET", "/instances"),
+    ("GET", "/instances/any-id?showHistory=true&showHistoryOutput=true"),
+    ("DELETE", "/instances/any-id"),
+    ("DELETE", "/instances?createdTimeFrom=2020-01-01T00:00:00Z"),
+    ("POST", "/orchestrators/training_orchestrator"),
+    ("POST", "/instances/any-id/terminate?reason=x"),
+    ("POST", "/instances/any-id/raiseEvent/x"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WEBHOOK_CALLS)
+def test_durable_webhooks_refuse_anonymous_callers(hub_host: tuple[HostNames, HostProcess], method: str, path: str) -> None:
+    _, host = hub_host
+    for headers in ({}, {"x-functions-key": "not-the-key"}):
+        response = requests.request(method, host.endpoint + DURABLE + path, json={}, headers=headers, timeout=30)
+        assert response.status_code == 401, (response.status_code, response.text)
+        assert response.text == ""
+
+
+def test_durable_webhooks_open_with_the_system_key(hub_host: tuple[HostNames, HostProcess]) -> None:
+    _, host = hub_host
+    response = requests.get(f"{host.endpoint}{DURABLE}/instances", params={"code": SYSTEM_KEY}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json(), list)
