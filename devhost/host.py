@@ -16,7 +16,7 @@ from devhost.durable import api as durable_api
 from devhost.durable.engine import DurableEngine
 from devhost.durable.payloads import RPC_PATH, DurableUrls
 from devhost.durable.store import TableStore
-from devhost.http_server import UserRoutes, describe_routes
+from devhost.http_server import UserRoutes, describe_routes, json_errors
 from devhost.hub_lease import HubLease, describe_holder
 from devhost.indexer import IndexedApp, load_app
 from devhost.invoker import Invoker
@@ -130,10 +130,10 @@ class Host:
         options = QueueOptions.from_host_json(self.app.host_json)
         listeners = [QueueListener(self.invoker, f, options) for f in self.app.by_trigger("queueTrigger")]
 
-        web_app = web.Application(client_max_size=100 * 1024 * 1024)
+        web_app = web.Application(client_max_size=100 * 1024 * 1024, middlewares=[json_errors])
         if self.engine is not None and urls is not None:
             durable_api.add_routes(web_app, self.engine, urls, key=urls.key)
-            rpc_app = web.Application(client_max_size=100 * 1024 * 1024)
+            rpc_app = web.Application(client_max_size=100 * 1024 * 1024, middlewares=[json_errors])
             durable_api.add_routes(rpc_app, self.engine, urls, prefix=RPC_PATH)
             self._rpc_runner = web.AppRunner(rpc_app, access_log=None, handle_signals=False)
             await self._rpc_runner.setup()

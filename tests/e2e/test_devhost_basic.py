@@ -109,6 +109,39 @@ def test_raising_function_gives_500_and_server_stays_up(host: RunningHost) -> No
     assert host.process.poll() is None
 
 
+def _assert_host_error(status: int, body: bytes, headers: Any) -> None:
+    """Azure's error JSON 500 that shows no internals (issue 10 #4)."""
+    assert status == 500
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["x-ms-error-code"] == "InternalServerError"
+    error = json.loads(body)["error"]
+    assert error["code"] == "InternalServerError" and error["message"]
+    text = body.decode()
+    for leak in ("Traceback", ".py", str(PROJECT_ROOT), "RuntimeError", "RecursionError"):
+        assert leak not in text, leak
+
+
+def test_raising_function_gives_azure_error_json_without_internals(host: RunningHost) -> None:
+    _assert_host_error(*request("GET", f"{host.base_url}/api/boom"))
+
+
+def test_deeply_nested_json_gives_no_plain_text_500(host: RunningHost) -> None:
+    depth = 100_000
+    nested = ("[" * depth + "]" * depth).encode()
+    req = urllib.request.Request(
+        f"{host.base_url}/api/projects/p/:train", data=nested, method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            status, body, headers = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        status, body, headers = error.code, error.read(), error.headers
+    # The app's function parses the body itself and fails (its bug to fix); the host must not leak.
+    _assert_host_error(status, body, headers)
+    assert request("GET", f"{host.base_url}/api/text")[0] == 200
+
+
 def test_timer_fires_on_a_setting_schedule(host: RunningHost) -> None:
     def runs() -> list[dict[str, Any]] | None:
         found = json.loads(request("GET", f"{host.base_url}/api/timer-runs")[1])
