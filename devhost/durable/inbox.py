@@ -40,8 +40,12 @@ class Inbox(EngineCore):
             runtime = await self._load(instance_id, retry)
             future.set_result(runtime)
             return runtime
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
+            future.exception()  # retrieved here: waiters still get it, nobody else must log it
             raise
         finally:
             self._loading.pop(instance_id, None)
