@@ -108,8 +108,9 @@ def test_storage_outage_mid_training_loses_nothing(own_azurite: Azurite, own_hos
         return job if job["status"] in ("succeeded", "failed") or _step(job) != step else None
 
     eventually(moved, "the job's next step after the outage", timeout=TRAINING_TIMEOUT, pause=0.5)
-    print(f"\nRECOVERY seconds={time.monotonic() - back:.1f}")
+    recovered = time.monotonic() - back
     job = api.wait_job(location, timeout=TRAINING_TIMEOUT)
+    print(f"\nRECOVERY seconds={recovered:.1f} finished_after={time.monotonic() - back:.1f} status={job['status']}")
     if job["status"] == "failed":
         assert job["errors"], job  # a failure says why
     else:
