@@ -51,6 +51,7 @@ class Azurite:
     process: subprocess.Popen[bytes] | None = None
     workdir: str | None = None
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    pid_file: Path | None = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -63,6 +64,22 @@ class Azurite:
                 self.process.wait(timeout=5)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
+
+
+PID_FILE = "azurite.pid"
+"""Written into the data folder of an Azurite started on the default ports, removed when it stops."""
+
+
+def recorded_azurite_pid(location: Path) -> int | None:
+    """The pid recorded in ``location`` if that process is still alive (an Azurite a killed run left)."""
+    try:
+        pid = int((location / PID_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def default_azurite_running() -> bool:
@@ -123,7 +140,11 @@ def start_azurite(
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
-    azurite = Azurite(connection_string=connection, process=process, workdir=workdir, ports=ports)
+    pid_file = None
+    if default_ports:
+        pid_file = location / PID_FILE
+        pid_file.write_text(str(process.pid))
+    azurite = Azurite(connection_string=connection, process=process, workdir=workdir, ports=ports, pid_file=pid_file)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
