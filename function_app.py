@@ -12,6 +12,7 @@ from functions import (
     projects_api,
     queues,
     schedules,
+    studio_api,
     training_api,
 )
 
@@ -26,5 +27,6 @@ for blueprint_module in (
     activities,
     schedules,
     queues,
+    studio_api,
 ):
     app.register_functions(blueprint_module.bp)
