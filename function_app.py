@@ -7,6 +7,7 @@ from functions import (
     activities,
     global_api,
     models_api,
+    monitoring,
     operations,
     orchestrators,
     projects_api,
@@ -16,6 +17,7 @@ from functions import (
     training_api,
 )
 
+monitoring.enable()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint_module in (
     projects_api,

@@ -39,6 +39,8 @@ class Settings:
     """Early stopping: steps without dev-score improvement before training stops."""
     train_eval_frequency: int
     """Steps between dev-set evaluations (and early-stopping checks)."""
+    appinsights_connection: str = ""
+    """Application Insights connection string; empty: no telemetry export (see shared/telemetry.py)."""
 
     @property
     def projects_table(self) -> str:
@@ -116,6 +118,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         train_chunk_seconds=_float(env, "NER_TRAIN_CHUNK_SECONDS", 30.0, problems),
         train_patience=_int(env, "NER_TRAIN_PATIENCE", 600, problems),
         train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
+        appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
     )
     if problems:
         raise SettingsError("Invalid app settings: " + "; ".join(problems))
