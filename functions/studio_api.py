@@ -11,7 +11,7 @@ import azure.functions as func
 
 from functions import _http
 from shared.config import get_settings
-from shared.studio import evaluated_document_text
+from shared.studio import evaluated_document_text, training_progress
 
 bp = df.Blueprint()
 
@@ -60,3 +60,11 @@ def studio_test_document(req: func.HttpRequest) -> func.HttpResponse:
         get_settings(), _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"), location
     )
     return _http.json_response({"location": location, "text": text})
+
+
+@bp.route(route="studio/api/projects/{projectName}/train/jobs/{jobId}/progress", methods=["GET"])
+@_http.api_handler
+def studio_training_progress(req: func.HttpRequest) -> func.HttpResponse:
+    """A training job's phase and per-chunk history (step, loss, dev F1), for the live view."""
+    progress = training_progress(get_settings(), _http.route(req, "projectName"), _http.route(req, "jobId"))
+    return _http.json_response(progress)

@@ -1,16 +1,19 @@
-"""Read-only use cases of the studio page that the authoring API does not cover: a test document's text.
+"""Read-only use cases of the studio page that the authoring API does not cover.
 
-The studio shows each test document of a model with its expected and predicted entities; the evaluation
-results carry offsets only, so the text is read from the project's input container. Only documents in
-the model's test set can be read this way (the page has no use for others).
+* A test document's text: the evaluation results carry offsets only, so the text is read from the
+  project's input container. Only documents in the model's test set can be read this way.
+* A training job's phase and per-chunk history (step, loss, dev F1), for the live view and its curve;
+  Azure's job JSON has no place for them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.config import Settings
 from shared.errors import InvalidArgument, NotFound
 from shared.service.models import get_model, list_evaluation_results
-from shared.service.projects import get_project
+from shared.service.projects import get_project, get_training_job
 from shared.storage.clients import blob_container
 from shared.storage.documents import read_document
 
@@ -36,3 +39,14 @@ def evaluated_document_text(settings: Settings, project_name: str, model_label: 
         )
     container = get_project(settings, project_name).storage_input_container_name
     return read_document(blob_container(settings.storage_connection, container, create=False), location)
+
+
+def training_progress(settings: Settings, project_name: str, job_id: str) -> dict[str, Any]:
+    """``{"phase", "history"}`` of a training job (history: ``[{"step", "loss", "devF1"}, ...]``).
+
+    Raises:
+        ProjectNotFound / OperationNotFound.
+    """
+    record = get_training_job(settings, project_name, job_id)
+    history: list[dict[str, Any]] = list(getattr(record, "history", None) or [])
+    return {"jobId": record.job_id, "phase": record.phase, "history": history}

@@ -164,9 +164,10 @@ async function projectsView(token) {
       : el("p", { class: "muted" }, "No projects yet: import one with python -m samples.load."));
 }
 
-function trainingHistory(job) {
-  // Per-chunk history kept with the job (step, loss, dev F1), when the service records it.
-  return (job.result && job.result.trainingHistory) || [];
+async function progressOf(project, jobId) {
+  // Phase and per-chunk history (step, loss, dev F1): the studio's own keyed read.
+  const query = new URLSearchParams({ "api-version": VERSION });
+  return (await call(`${STUDIO_API}/${enc(project)}/train/jobs/${enc(jobId)}/progress?${query}`)).body;
 }
 
 function curve(history) {
@@ -214,6 +215,7 @@ async function projectView(token, project) {
   if (token !== renderToken) return;
   jobs.sort((a, b) => String(b.createdDateTime).localeCompare(String(a.createdDateTime)));
   const running = jobs.find((job) => !TERMINAL.has(job.status));
+  const runningProgress = running ? await progressOf(project, running.jobId) : null;
   view(
     el("h1", {}, project),
     el("p", { class: "muted" }, `${info.language || ""} · container ${info.storageInputContainerName || ""}`),
@@ -222,7 +224,8 @@ async function projectView(token, project) {
       el("thead", {}, el("tr", {}, ["Model", "Status", "Training", "Evaluation", "Estimated end", "Created"].map((h) => el("th", {}, h)))),
       el("tbody", {}, jobs.map((job) => jobRow(project, job))))
       : el("p", { class: "muted" }, "No training jobs."),
-    running ? el("div", { id: "running-curve" }, el("h2", {}, `Running: ${running.result.modelLabel}`), curve(trainingHistory(running))) : null,
+    running ? el("div", { id: "running-curve" },
+      el("h2", {}, `Running: ${running.result.modelLabel} (${runningProgress.phase})`), curve(runningProgress.history)) : null,
     el("h2", {}, "Models"),
     models.length ? el("table", { id: "models" },
       el("thead", {}, el("tr", {}, ["Model", "Trained", "Duration", "Config"].map((h) => el("th", {}, h)))),
@@ -241,18 +244,25 @@ async function projectView(token, project) {
 
 async function jobView(token, project, jobId) {
   crumbs(project, `job ${jobId.slice(0, 8)}`);
-  const job = await get(`${enc(project)}/train/jobs/${enc(jobId)}`);
+  const [job, progressInfo] = await Promise.all([
+    get(`${enc(project)}/train/jobs/${enc(jobId)}`), progressOf(project, jobId),
+  ]);
   if (token !== renderToken) return;
+  const history = progressInfo.history || [];
+  const last = history[history.length - 1];
   const result = job.result || {};
   const problems = [...(job.errors || []), ...(job.warnings || [])];
   view(
     el("h1", {}, `Training ${result.modelLabel}`),
     el("div", { class: "cards" },
       card("Status", status(job.status), "job-status"),
+      card("Phase", el("span", { "data-phase": progressInfo.phase }, progressInfo.phase), "job-phase"),
       card("Training", progress((result.trainingStatus || {}).percentComplete || 0), "job-training"),
       card("Evaluation", progress((result.evaluationStatus || {}).percentComplete || 0), "job-evaluation"),
-      card("Estimated end", TERMINAL.has(job.status) ? "—" : eta(result.estimatedEndDateTime) || "—", "job-eta")),
-    el("h2", {}, "Loss and dev score"), curve(trainingHistory(job)),
+      card("Estimated end", TERMINAL.has(job.status) ? "—" : eta(result.estimatedEndDateTime) || "—", "job-eta"),
+      last ? card("Last chunk", `step ${last.step} · loss ${Number(last.loss).toFixed(2)}` +
+        (last.devF1 === null || last.devF1 === undefined ? "" : ` · dev F1 ${pct(last.devF1)}`), "job-last-chunk") : null),
+    el("h2", {}, "Loss and dev score"), curve(history),
     problems.length ? el("h2", {}, "Errors and warnings") : null,
     problems.length ? el("ul", {}, problems.map((p) => el("li", {}, `${p.target ? p.target + ": " : ""}${p.message}`))) : null,
     TERMINAL.has(job.status) && job.status === "succeeded"
