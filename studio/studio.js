@@ -480,8 +480,8 @@ async function modelView(token, project, label) {
 }
 
 function splitRule(options, summary) {
-  const evaluation = summary.customEntityRecognitionEvaluation || {};
-  if (evaluation.splitExplanation) return evaluation.splitExplanation;
+  // The service's own account of the split (documents marked Test always test), when it gives one.
+  if (summary.effectiveSplit && summary.effectiveSplit.explanation) return summary.effectiveSplit.explanation;
   if (options.kind === "manual") return "Manual split: documents marked Train trained the model, documents marked Test evaluated it.";
   return `Percentage split (${options.trainingSplitPercentage ?? 80}/${options.testingSplitPercentage ?? 20}): documents marked Test ` +
     "always stay in the test set; the percentages split the remaining documents.";

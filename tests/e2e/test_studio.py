@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from devhost.azurite import Azurite
-from tests.e2e.conftest import ROOT, Api, HostNames, HostProcess, imported_sample, train
+from tests.e2e.conftest import ROOT, Api, HostNames, HostProcess, eventually, imported_sample, train
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -212,8 +212,12 @@ def test_model_evaluation_matches_the_api(host: HostProcess, api: Api, trained: 
         for region in result["customEntityRecognitionResult"]["entities"]
         for entity in region["expectedEntities"]
     )
+    effective = summary["effectiveSplit"]
+    assert page.locator("#split-rule").inner_text() == effective["explanation"]
     assert page.locator("#split tr[data-row='documents'] .test").inner_text() == str(len(results))
+    assert len(results) == effective["testingDocuments"]
     assert page.locator("#split tr[data-row='documents'] .train").inner_text() == str(60 - len(results))
+    assert 60 - len(results) == effective["trainingDocuments"]
     for category, count in test_counts.items():
         assert page.locator(f"#split tr[data-row='{category}'] .test").inner_text() == str(count)
 
@@ -241,6 +245,13 @@ def test_model_evaluation_matches_the_api(host: HostProcess, api: Api, trained: 
     shot(page, "05-only-disagreements")
 
 
+def _with_estimate(job: dict[str, Any]) -> dict[str, Any] | None:
+    if job["status"] in ("succeeded", "failed", "cancelled"):
+        return job  # too fast to watch: the assertions below still hold for the finished job
+    result = job["result"]
+    return job if "estimatedEndDateTime" in result and result["trainingStatus"]["percentComplete"] >= 1 else None
+
+
 def test_a_running_job_shows_live_progress(host: HostProcess, api: Api, trained: dict[str, Any], page: Any) -> None:
     from tests.e2e.conftest import KEY
 
@@ -251,12 +262,30 @@ def test_a_running_job_shows_live_progress(host: HostProcess, api: Api, trained:
     page.wait_for_selector("#job-status [data-status]", timeout=UI_TIMEOUT_MS)
     seen = page.locator("#job-status [data-status]").inner_text()
     shot(page, "06-running-job")
+    phase = page.locator("#job-phase [data-phase]").get_attribute("data-phase")
+    # From the first seconds the API gives an end time, and soon a few percent (estimated from the corpus).
+    early = eventually(lambda: _with_estimate(api.get(location).json()), "an estimated end while running")
     final = api.wait_job(location, timeout=TRAINING_TIMEOUT)
     assert seen in ("notStarted", "running", final["status"])
+    assert phase in ("queued", "splitting", "converting", "training", "evaluating", "registering", "done")
+    assert early["status"] in ("running", final["status"])
     # The page follows the job by itself (no reload) until the end.
     page.wait_for_selector(f"#job-status [data-status='{final['status']}']", timeout=UI_TIMEOUT_MS)
     assert page.locator("#job-training .value").inner_text().strip() == f"{final['result']['trainingStatus']['percentComplete']}%"
+    assert page.locator("#job-phase [data-phase]").get_attribute("data-phase") == "done"
+    # The loss / dev-F1 curve has one point per training chunk the service recorded.
+    progress = api.get(f"{host.endpoint}/language/studio/api/projects/{project}/train/jobs/{job_id}/progress").json()
+    assert progress["history"], progress
+    assert page.locator("svg.curve").get_attribute("data-points") == str(len(progress["history"]))
+    last = progress["history"][-1]
+    assert f"step {last['step']}" in page.locator("#job-last-chunk").inner_text()
+    assert any(w["code"] == "EffectiveSplit" for w in final["warnings"])
     shot(page, "07-finished-job")
+    # The console tells the story: a line per chunk and per state change, with project and job id.
+    log = host.log_path.read_text(errors="replace")
+    tag = f"[project={project} job={job_id} phase=training] chunk: step {last['step']}/"
+    assert tag in log, log[-3000:]
+    assert f"job={job_id} phase=done] status succeeded" in log
 
 
 @pytest.fixture(scope="module", autouse=True)
