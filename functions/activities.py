@@ -14,6 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from functions import activity_names as names
+from shared import telemetry
 from shared.config import get_settings
 from shared.errors import AppError
 from shared.jobs.failures import StepFailed, StepFailure
@@ -23,13 +24,27 @@ from shared.training.steps import convert, evaluate, prepare, register, train
 bp = df.Blueprint()
 
 
+PHASES = {
+    "prepare_training": "splitting",
+    "convert_shard": "converting",
+    "init_training": "training",
+    "train_chunk": "training",
+    "start_evaluation": "evaluating",
+    "evaluate_shard": "evaluating",
+    "finalize_training": "registering",
+}
+"""The job phase each activity works in: a custom dimension of its telemetry (shared.telemetry)."""
+
+
 def _reporting_errors(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     @functools.wraps(function)
     def wrapper(payload: Any) -> Any:
-        try:
-            return function(payload)
-        except AppError as error:
-            raise StepFailed(StepFailure.from_error(error)) from error
+        ref = payload if isinstance(payload, dict) else {}
+        with telemetry.bind_job(ref.get("projectName"), ref.get("jobId"), PHASES.get(function.__name__)):
+            try:
+                return function(payload)
+            except AppError as error:
+                raise StepFailed(StepFailure.from_error(error)) from error
 
     return wrapper
 

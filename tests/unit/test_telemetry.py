@@ -117,3 +117,16 @@ def test_bound_dimensions_reach_records_without_extra() -> None:
             assert telemetry.current_dimensions() == {"project": "p", "jobId": "j", "phase": "training"}
     assert (record.project, record.jobId, record.phase) == ("p", "j", "training")
     assert telemetry.current_dimensions() == {}
+
+
+def test_activities_run_inside_their_job_dimensions() -> None:
+    from functions.activities import _reporting_errors
+
+    seen: dict[str, str] = {}
+
+    def train_chunk(payload: dict) -> None:
+        seen.update(telemetry.current_dimensions())
+
+    _reporting_errors(train_chunk)({"projectName": "p", "jobId": "j"})
+    assert seen == {"project": "p", "jobId": "j", "phase": "training"}
+    assert telemetry.current_dimensions() == {}
