@@ -12,8 +12,8 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import InvalidArgument, NotFound
-from shared.service.trained_models import get_model, list_evaluation_results
 from shared.service.projects import get_project, get_training_job
+from shared.service.trained_models import get_model, list_evaluation_results
 from shared.storage.clients import blob_container
 from shared.storage.documents import read_document
 
