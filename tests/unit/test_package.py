@@ -50,7 +50,10 @@ def test_the_zip_holds_the_app_and_nothing_else(built: Path) -> None:
     names = set(zipfile.ZipFile(built).namelist())
     assert {"function_app.py", "host.json", "requirements.txt"} <= names
     assert set(_tracked_sources()) <= names  # every source file of the app, the studio's assets included
-    assert {"studio/index.html", "studio/studio.js", "studio/studio.css", "shared/ner/config.cfg"} <= names
+    assert {"studio/index.html", "studio/studio.js", "studio/studio.css"} <= names
+    assert any(name.startswith("shared/ner/configs/") and name.endswith(".cfg") for name in names)
+    # No local state (.devhost/ holds the local host's keys, .azurite/ its data) and no tool caches.
+    assert [name for name in names if name.startswith(".") or "/." in name] == []
     excluded = ("devhost/", "tests/", "bench/", "samples/", "scripts/", ".venv/", "node_modules/", ".git", ".azurite/")
     assert [name for name in names if name.startswith(excluded)] == []
     assert not {"local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "package.json"} & names
