@@ -7,14 +7,17 @@ from functions import (
     activities,
     global_api,
     models_api,
+    monitoring,
     operations,
     orchestrators,
     projects_api,
     queues,
     schedules,
+    studio_api,
     training_api,
 )
 
+monitoring.enable()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint_module in (
     projects_api,
@@ -26,5 +29,6 @@ for blueprint_module in (
     activities,
     schedules,
     queues,
+    studio_api,
 ):
     app.register_functions(blueprint_module.bp)

@@ -35,6 +35,10 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
         counts = counts.merge(EvaluationCounts.from_dict(shard_counts))
     options: EvaluationOptions = job.evaluation_options
     summary = summarize(counts, options)
+    # Azure's evaluationOptions echo the request; this says what the split really was, and why.
+    effective = blobs.get_json(ref.workspace.split).get("effective")
+    if effective:
+        summary["effectiveSplit"] = effective
     documents: list[dict[str, Any]] = []
     for shard in request.eval_shards:
         for item in blobs.get_json(ref.workspace.evaluation(shard)):
