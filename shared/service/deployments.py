@@ -37,16 +37,14 @@ from shared.errors import (
     ErrorDetail,
     InvalidArgument,
     InvalidRequest,
-    NotFound,
     invalid_with_details,
 )
 from shared.models import NO_EXPIRATION_DATE, format_datetime, parse_datetime, utc_now
+from shared.service.model_versions import release_model_version, require_trained_model, version_prefix
 from shared.storage._entities import check_key
-from shared.storage.blobs import BlobStore
 from shared.storage.deployment_resources import ResourceStore
 from shared.storage.deployments import AssignedResource, DeploymentRecord, DeploymentStore
 from shared.storage.projects import ProjectStore
-from shared.storage.trained_models import ModelStore
 
 MAX_DEPLOYMENTS_PER_PROJECT = 10
 DEPLOYMENT_EXPIRATION_DATE = NO_EXPIRATION_DATE
@@ -73,11 +71,6 @@ def check_deployment_name(name: str) -> str:
     return name
 
 
-def version_prefix(model_blob: str) -> str:
-    """The folder of one model version (``models/{project}/{label}/{jobId}/``) from its model blob."""
-    return model_blob.rsplit("/", 1)[0] + "/"
-
-
 # ------------------------------------------------------------------------------------------ requests
 
 
@@ -99,7 +92,8 @@ def _string_list(value: Any, field_name: str) -> list[str]:
 class DeployRequest:
     """A validated deploy body."""
 
-    trained_model_label: str
+    trained_model_label: object
+    """Checked against the project's models by :func:`plan_deployment`."""
     assigned_resource_ids: tuple[str, ...] = ()
 
 
@@ -114,12 +108,6 @@ def parse_deploy_body(body: Any) -> DeployRequest:
         InvalidArgument: naming ``trainedModelLabel`` or ``assignedResourceIds``.
     """
     data = _object(body, "the deployment: {\"trainedModelLabel\": \"<label>\"}")
-    label = data.get("trainedModelLabel")
-    if not isinstance(label, str) or not label.strip():
-        raise InvalidArgument(
-            message="'trainedModelLabel' is required: the label of a successfully trained model to deploy.",
-            target="trainedModelLabel",
-        )
     ids: list[str] = []
     if data.get("assignedResourceIds") is not None:
         ids = _string_list(data["assignedResourceIds"], "assignedResourceIds")
@@ -135,7 +123,7 @@ def parse_deploy_body(body: Any) -> DeployRequest:
             )
         ids.extend(item["resourceId"].strip() for item in items)
     unique = tuple(dict.fromkeys(ids))
-    return DeployRequest(trained_model_label=label, assigned_resource_ids=unique)
+    return DeployRequest(trained_model_label=data.get("trainedModelLabel"), assigned_resource_ids=unique)
 
 
 def parse_swap_body(body: Any) -> tuple[str, str]:
@@ -243,17 +231,7 @@ def plan_deployment(settings: Settings, project_name: str, deployment_name: str,
     ProjectStore(settings).get(project_name)
     check_deployment_name(deployment_name)
     request = parse_deploy_body(body)
-    try:
-        model = ModelStore(settings).get(project_name, request.trained_model_label)
-    except NotFound:
-        raise InvalidArgument(
-            message=(
-                f"Project '{project_name}' has no successfully trained model labelled "
-                f"'{request.trained_model_label}'; only a successfully trained model can be deployed."
-            ),
-            target="trainedModelLabel",
-            details=[ErrorDetail("InvalidParameterValue", request.trained_model_label, "trainedModelLabel")],
-        ) from None
+    model = require_trained_model(settings, project_name, request.trained_model_label, "deployed")
     _check_room(settings, project_name, deployment_name)
     resources = _assigned(settings, project_name, request.assigned_resource_ids)
     return DeploymentPlan(
@@ -450,23 +428,6 @@ def check_model_not_deployed(settings: Settings, project_name: str, label: str) 
             target="trainedModelLabel",
             details=[ErrorDetail("Conflict", name, "deploymentName") for name in names],
         )
-
-
-def release_model_version(settings: Settings, project_name: str, model_blob: str) -> int:
-    """Delete a model version's folder once nothing needs it: not the label's current model, no deployment.
-
-    Returns:
-        How many blobs were deleted (0 when the version is still needed).
-    """
-    prefix = version_prefix(model_blob)
-    if not prefix.startswith(f"models/{project_name}/"):
-        return 0  # not a per-version folder written by training: never delete outside it
-    if any(d.model_blob == model_blob for d in DeploymentStore(settings).list(project_name)):
-        return 0
-    for model in ModelStore(settings).list(project_name):
-        if model.model_blob == model_blob:
-            return 0
-    return BlobStore(settings).delete_prefix(prefix)
 
 
 def delete_project_deployments(settings: Settings, project_name: str) -> int:

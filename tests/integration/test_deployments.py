@@ -7,13 +7,12 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, InvalidRequest, NotFound, ProjectNotFound
 from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
 from shared.service import deployment_resources as resources
-from shared.service import deployments, projects
+from shared.service import deployments
 from shared.storage.blobs import BlobStore
 from shared.storage.deployments import AssignedResource, DeploymentRecord, DeploymentStore
 from shared.storage.projects import ProjectStore
@@ -26,13 +25,8 @@ EUS = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.CognitiveServic
 
 
 @pytest.fixture
-def settings(app_settings_env: dict[str, str], storage_connection: str, unique_name: str) -> Settings:
-    settings = get_settings()
-    container = f"{unique_name}-in"
-    BlobServiceClient.from_connection_string(storage_connection).create_container(container)
-    body = {"projectKind": "CustomEntityRecognition", "storageInputContainerName": container, "language": "en-us"}
-    projects.create_or_update_project(settings, "proj", body)
-    return settings
+def settings(proj_settings: Settings) -> Settings:
+    return proj_settings
 
 
 def train(settings: Settings, label: str) -> TrainedModelRecord:
