@@ -17,16 +17,13 @@ from shared.storage.blobs import BlobStore
 from shared.storage.deployments import AssignedResource, DeploymentRecord, DeploymentStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
+from tests.integration.project_fixture import project_settings  # noqa: F401 (the `settings` fixture)
 
 pytestmark = pytest.mark.integration
 
 WEU = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/LangWeu"
 EUS = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/LangEus"
 
-
-@pytest.fixture
-def settings(proj_settings: Settings) -> Settings:
-    return proj_settings
 
 
 def train(settings: Settings, label: str) -> TrainedModelRecord:

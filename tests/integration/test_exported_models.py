@@ -23,6 +23,7 @@ from shared.ner.training import TrainingOptions
 from shared.service import exported_models
 from shared.storage.blobs import BlobStore
 from shared.storage.trained_models import ModelStore
+from tests.integration.project_fixture import project_settings  # noqa: F401 (the `settings` fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -89,10 +90,6 @@ def model_bytes() -> bytes:
     result = training.train_chunk(training.init_checkpoint(options, bins), bins, bins)
     return training.best_model_bytes(result.checkpoint)
 
-
-@pytest.fixture
-def settings(proj_settings: Settings) -> Settings:
-    return proj_settings
 
 
 def register(settings: Settings, label: str, model: bytes) -> TrainedModelRecord:

@@ -1,4 +1,4 @@
-"""Fixtures of the Azurite tests."""
+"""A fixture shared by Azurite tests: one project on a fresh app namespace (import ``project_settings`` into a test module; tests ask for ``settings``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from shared.config import Settings, get_settings
 from shared.service import projects
 
 
-@pytest.fixture
-def proj_settings(app_settings_env: dict[str, str], storage_connection: str, unique_name: str) -> Settings:
+@pytest.fixture(name="settings")
+def project_settings(app_settings_env: dict[str, str], storage_connection: str, unique_name: str) -> Settings:
     """Settings of a fresh app namespace holding one project, ``proj``, over an (empty) input container."""
     settings = get_settings()
     container = f"{unique_name}-in"
