@@ -1,0 +1,55 @@
+"""Exported-model routes (2025-05-15-preview): create/replace, get, list, delete, job status, manifest, files."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from functions import _http
+from shared.config import get_settings
+from shared.service import exported_models
+from shared.storage.exported_models import ExportedModelRecord
+
+bp = df.Blueprint()
+
+EXPORTED_MODELS = f"{_http.PROJECTS_ROUTE}/{{projectName}}/exported-models"
+EXPORTED_MODEL = f"{EXPORTED_MODELS}/{{exportedModelName}}"
+
+
+def _public(record: ExportedModelRecord) -> dict:
+    return record.to_public()
+
+
+@bp.route(route=EXPORTED_MODELS, methods=["GET"])
+@_http.api_handler
+def list_exported_models(req: func.HttpRequest) -> func.HttpResponse:
+    """The project's exported models, paged."""
+    records = exported_models.list_exported_models(get_settings(), _http.route(req, "projectName"))
+    return _http.paged_response(req, records, _public)
+
+
+@bp.route(route=EXPORTED_MODEL, methods=["GET"])
+@_http.api_handler
+def get_exported_model(req: func.HttpRequest) -> func.HttpResponse:
+    """One exported model."""
+    name, exported = _http.route(req, "projectName"), _http.route(req, "exportedModelName")
+    return _http.json_response(exported_models.get_exported_model(get_settings(), name, exported).to_public())
+
+
+@bp.route(route=f"{EXPORTED_MODEL}/manifest", methods=["GET"])
+@_http.api_handler
+def get_exported_model_manifest(req: func.HttpRequest) -> func.HttpResponse:
+    """The files of the exported spaCy pipeline folder, each with a ``contentUri`` on this API."""
+    name, exported = _http.route(req, "projectName"), _http.route(req, "exportedModelName")
+
+    def content_uri(relative: str) -> str:
+        return _http.projects_url(req, f"{name}/exported-models/{exported}/files/{relative}")
+
+    return _http.json_response(exported_models.manifest(get_settings(), name, exported, content_uri))
+
+
+@bp.route(route=f"{EXPORTED_MODEL}/files/{{*filePath}}", methods=["GET"])
+@_http.api_handler
+def get_exported_model_file(req: func.HttpRequest) -> func.HttpResponse:
+    """One file of an exported model (the manifest's ``contentUri``), as bytes."""
+    name, exported = _http.route(req, "projectName"), _http.route(req, "exportedModelName")
+    data = exported_models.read_file(get_settings(), name, exported, _http.route(req, "filePath"))
+    return func.HttpResponse(body=data, status_code=200, mimetype="application/octet-stream")
