@@ -19,6 +19,7 @@ from shared.config import Settings
 from shared.errors import InvalidArgument, NotFound
 from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
 from shared.ner import training
+from shared.ner.config_versions import EFFICIENCY
 from shared.ner.training import TrainingOptions
 from shared.service import exported_models
 from shared.storage.blobs import BlobStore
@@ -86,7 +87,10 @@ def model_bytes() -> bytes:
         doc.ents = [doc.char_span(text.index(s), text.index(s) + len(s), label=label) for s, label in entities]
         doc_bin.add(doc)
     bins = [doc_bin.to_bytes()]
-    options = TrainingOptions(lang="en", labels=["PERSON", "CITY"], max_steps=60, patience=0, eval_frequency=10, seed=0)
+    options = TrainingOptions(
+        lang="en", labels=["PERSON", "CITY"], max_steps=60, patience=0, eval_frequency=10, seed=0,
+        config_version=EFFICIENCY,  # built-in spaCy layers only: the folder loads with spaCy alone
+    )
     result = training.train_chunk(training.init_checkpoint(options, bins), bins, bins)
     return training.best_model_bytes(result.checkpoint)
 
