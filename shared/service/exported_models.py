@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import InvalidArgument, InvalidRequest, NotFound
+from shared.jobs.workspace import project_prefix
 from shared.models import format_datetime, parse_datetime, utc_now
 from shared.ner.model_card import DataCounts, ModelCard
 from shared.ner.model_export import load_for_export, pipeline_files, training_settings, versions
@@ -29,7 +30,8 @@ from shared.storage.projects import ProjectStore
 
 
 def exports_prefix(project_name: str) -> str:
-    return f"projects/{project_name}/exported-models/"
+    """Inside the project's prefix, so deleting the project deletes its exported models' files."""
+    return f"{project_prefix(project_name)}exported-models/"
 
 
 def files_prefix(project_name: str, name: str, job_id: str) -> str:
