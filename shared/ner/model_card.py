@@ -52,17 +52,14 @@ class ModelCard:
     training_settings: dict[str, Any]
     versions: dict[str, str] = field(default_factory=dict)
 
-    def render(self) -> str:
+    def render(self, code_package: str | None = None) -> str:
+        """The card as Markdown; ``code_package``: the bundled package to import first, if the model needs one."""
         lines = [
             f"# Custom NER model `{self.model_label}` of project `{self.project_name}`",
             "",
             "A spaCy pipeline (`tok2vec` + `ner`) exported from the Custom NER service. It runs offline:",
             "",
-            "```python",
-            "import spacy",
-            'nlp = spacy.load("path/to/this/folder")',
-            'print([(ent.text, ent.label_) for ent in nlp("your text").ents])',
-            "```",
+            *self._loading_lines(code_package),
             "",
             "## Model",
             "",
@@ -96,6 +93,34 @@ class ModelCard:
             "",
         ]
         return "\n".join(lines)
+
+    def _loading_lines(self, code_package: str | None) -> list[str]:
+        spacy_version = self.versions.get("spaCy", "")
+        if code_package is None:
+            return [
+                f"Requirements: `pip install spacy=={spacy_version}`" if spacy_version else "Requirements: spaCy 3.8",
+                "",
+                "```python",
+                "import spacy",
+                'nlp = spacy.load("path/to/this/folder")',
+                'print([(ent.text, ent.label_) for ent in nlp("your text").ents])',
+                "```",
+            ]
+        return [
+            f"Requirements: `pip install spacy=={spacy_version} spacy-lookups-data==1.0.5` (the Brown-cluster "
+            "table this model's embedding layer reads; it is checked by hash).",
+            "",
+            f"The layer's code is in `code/{code_package}/`; import it before loading, so spaCy knows it:",
+            "",
+            "```python",
+            "import sys",
+            "import spacy",
+            'sys.path.insert(0, "path/to/this/folder/code")',
+            f"import {code_package}  # registers the model's embedding layer",
+            'nlp = spacy.load("path/to/this/folder")',
+            'print([(ent.text, ent.label_) for ent in nlp("your text").ents])',
+            "```",
+        ]
 
     def _evaluation_lines(self) -> list[str]:
         evaluation = self.evaluation_summary.get("customEntityRecognitionEvaluation") or {}

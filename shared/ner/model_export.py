@@ -3,6 +3,12 @@
 The service stores a model as ``nlp.to_bytes()``; ``spacy.load`` wants a folder (``config.cfg``,
 ``meta.json``, one sub-folder per component, the vocab). :func:`pipeline_files` writes that folder from
 the stored bytes, so the same weights, labels and tokenizer predict the same entities offline.
+
+Models of the Brown-cluster config (``custom_ner.ClusterHashEmbed.v1``) need that layer's code, which
+spaCy cannot load from a folder by itself: the folder then also carries it as a small package,
+``code/custom_ner/`` (this project's own two modules, with their imports made package-relative), and
+the model card says to import it before ``spacy.load``. The cluster table itself comes from the pinned
+``spacy-lookups-data`` package, checked by hash as here.
 """
 
 from __future__ import annotations
@@ -15,10 +21,56 @@ from typing import Any
 
 import spacy
 
+from shared.errors import TrainingFailed
+from shared.ner import clusters
 from shared.ner.model_card import ModelCard
-from shared.ner.training import load_model
+from shared.ner.training import cluster_embed, load_model
 
 CARD_NAME = "README.md"
+CODE_PACKAGE = "custom_ner"
+CODE_DIR = "code"
+"""Folder (inside the pipeline folder) that holds :data:`CODE_PACKAGE` when the model needs it."""
+_BUNDLED = {cluster_embed.ARCHITECTURE}
+"""Project-registered functions whose code an exported folder can carry."""
+
+
+def custom_functions(config: Any) -> set[str]:
+    """Registered function names of this project (``custom_ner.*``) that a pipeline config refers to."""
+    found: set[str] = set()
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key.startswith("@") and isinstance(value, str) and value.startswith(CODE_PACKAGE + "."):
+                found.add(value)
+            else:
+                found |= custom_functions(value)
+    return found
+
+
+def _package_relative(source: str, module: str) -> str:
+    """A module's source with its imports of this project turned into imports within :data:`CODE_PACKAGE`."""
+    text = source.replace(
+        "from shared.errors import TrainingFailed",
+        "class TrainingFailed(RuntimeError):\n    \"\"\"A cluster table is missing or not the pinned one.\"\"\"",
+    ).replace("from shared.ner.clusters import", f"from {CODE_PACKAGE}.clusters import")
+    if re.search(r"^\s*(from|import) shared\b", text, flags=re.MULTILINE):
+        raise TrainingFailed(f"The layer module {module} imports more of this project than an export can carry.")
+    return text
+
+
+def code_files() -> dict[str, bytes]:
+    """``code/custom_ner/``: the Brown-cluster layer and its table loader, importable without this project."""
+    root = f"{CODE_DIR}/{CODE_PACKAGE}/"
+    init = (
+        '"""Registers custom_ner.ClusterHashEmbed.v1 for spacy.load (copied from the Custom NER service)."""\n'
+        f"from {CODE_PACKAGE} import cluster_embed  # noqa: F401\n"
+    )
+    return {
+        root + "__init__.py": init.encode("utf-8"),
+        root + "clusters.py": _package_relative(Path(clusters.__file__).read_text("utf-8"), "clusters").encode("utf-8"),
+        root + "cluster_embed.py": _package_relative(
+            Path(cluster_embed.__file__).read_text("utf-8"), "cluster_embed"
+        ).encode("utf-8"),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -71,5 +123,13 @@ def pipeline_files(nlp: Any, card: ModelCard) -> dict[str, bytes]:
             for path in sorted(root.rglob("*"))
             if path.is_file()
         }
-    files[CARD_NAME] = card.render().encode("utf-8")
+    needed = custom_functions(nlp.config)
+    if needed - _BUNDLED:
+        raise TrainingFailed(
+            f"This model uses {sorted(needed - _BUNDLED)}, which an exported folder cannot carry; retrain it "
+            "with trainingConfigVersion 2022-05-01 to export it."
+        )
+    if needed:
+        files.update(code_files())
+    files[CARD_NAME] = card.render(code_package=CODE_PACKAGE if needed else None).encode("utf-8")
     return files

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.config import Settings
-from shared.errors import InvalidArgument, InvalidRequest, NotFound
+from shared.errors import Conflict, InvalidArgument, InvalidRequest, NotFound
 from shared.jobs.workspace import project_prefix
 from shared.models import format_datetime, parse_datetime, utc_now
+from shared.ner import config_versions
 from shared.ner.model_card import DataCounts, ModelCard
 from shared.ner.model_export import load_for_export, pipeline_files, training_settings, versions
 from shared.ner.project_file import parse_project_file
@@ -82,6 +83,16 @@ def plan_export(settings: Settings, project_name: str, name: str, body: Any) -> 
     if not isinstance(body, dict):
         raise InvalidRequest(message="The request body must be a JSON object: {\"trainedModelLabel\": \"<label>\"}.")
     model = require_trained_model(settings, project_name, body.get("trainedModelLabel"), "exported")
+    if model.training_config_version == config_versions.TRANSFER:
+        raise Conflict(
+            message=(
+                f"Model '{model.label}' was trained with trainingConfigVersion {config_versions.TRANSFER}, whose "
+                "tok2vec and vectors come from this service's configured base pipeline and are not stored with "
+                f"the model, so it cannot be exported; retrain it with {config_versions.EFFICIENCY} or "
+                f"{config_versions.EFFICIENCY_CLUSTERS} to export it."
+            ),
+            target="trainedModelLabel",
+        )
     return ExportPlan(
         project_name=project_name,
         exported_model_name=name,

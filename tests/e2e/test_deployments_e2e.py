@@ -166,8 +166,14 @@ def test_exported_model_downloads_and_loads(api: Api, project: str, tmp_path: Pa
         target.write_bytes(download.content)
     without_key = Api(api.endpoint, key=None, api_version=PREVIEW).get(manifest["modelFiles"][0]["contentUri"])
     assert without_key.status_code == 401
-    script = "import json,sys,spacy; nlp=spacy.load(sys.argv[1]); print(json.dumps(sorted(nlp.get_pipe('ner').labels)))"
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(folder)], capture_output=True, text=True, timeout=180)
+    # As the model card says: the default (Brown-cluster) config's layer is imported from the folder first.
+    assert "import custom_ner" in (folder / "README.md").read_text()
+    script = (
+        "import json, sys, spacy; sys.path.insert(0, sys.argv[2]); import custom_ner; nlp = spacy.load(sys.argv[1]);"
+        " print(json.dumps(sorted(nlp.get_pipe('ner').labels)))"
+    )
+    command = [sys.executable, "-I", "-c", script, str(folder), str(folder / "code")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(json.loads(done.stdout)) == {"Vendor", "Product", "Quantity", "DeliveryDate", "DeliveryCity"}
     assert "Custom NER model `m2`" in (folder / "README.md").read_text()

@@ -19,7 +19,7 @@ from shared.config import Settings
 from shared.errors import InvalidArgument, NotFound
 from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
 from shared.ner import training
-from shared.ner.config_versions import EFFICIENCY
+from shared.ner.config_versions import EFFICIENCY, EFFICIENCY_CLUSTERS
 from shared.ner.training import TrainingOptions
 from shared.service import exported_models
 from shared.storage.blobs import BlobStore
@@ -78,8 +78,7 @@ def _project_file() -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def model_bytes() -> bytes:
+def _train(config_version: str) -> bytes:
     nlp = spacy.blank("en")
     doc_bin = DocBin()
     for text, entities in TRAIN:
@@ -89,10 +88,22 @@ def model_bytes() -> bytes:
     bins = [doc_bin.to_bytes()]
     options = TrainingOptions(
         lang="en", labels=["PERSON", "CITY"], max_steps=60, patience=0, eval_frequency=10, seed=0,
-        config_version=EFFICIENCY,  # built-in spaCy layers only: the folder loads with spaCy alone
+        config_version=config_version,
     )
     result = training.train_chunk(training.init_checkpoint(options, bins), bins, bins)
     return training.best_model_bytes(result.checkpoint)
+
+
+@pytest.fixture(scope="module")
+def model_bytes() -> bytes:
+    """A model with built-in spaCy layers only: its folder loads with spaCy alone."""
+    return _train(EFFICIENCY)
+
+
+@pytest.fixture(scope="module")
+def cluster_model_bytes() -> bytes:
+    """A model with the project's Brown-cluster layer: its folder carries that layer's code."""
+    return _train(EFFICIENCY_CLUSTERS)
 
 
 
@@ -129,6 +140,9 @@ def download(settings: Settings, name: str, folder: Path) -> list[str]:
 
 SCRIPT = """
 import json, sys, spacy
+if sys.argv[3:]:
+    sys.path.insert(0, sys.argv[3])
+    import custom_ner
 nlp = spacy.load(sys.argv[1])
 docs = list(nlp.pipe(json.loads(sys.argv[2])))
 print(json.dumps({"modules": sorted(m for m in sys.modules if m.split(".")[0] == "shared"),
@@ -200,3 +214,25 @@ def test_replace_delete_and_errors(settings: Settings, model_bytes: bytes, tmp_p
         exported_models.get_exported_model(settings, "proj", "exp1")
     assert missing.value.target == "exportedModelName"
     assert blobs.list_names(exported_models.exports_prefix("proj")) == []
+
+
+def test_a_cluster_layer_model_exports_with_its_code(
+    settings: Settings, cluster_model_bytes: bytes, tmp_path: Path
+) -> None:
+    register(settings, "m2", cluster_model_bytes)
+    plan = exported_models.plan_export(settings, "proj", "exp2", {"trainedModelLabel": "m2"})
+    exported_models.run_export(settings, plan, job_id="job-c")
+    folder = tmp_path / "exp2"
+    names = download(settings, "exp2", folder)
+    assert {"code/custom_ner/__init__.py", "code/custom_ner/clusters.py", "code/custom_ner/cluster_embed.py"} <= set(names)
+
+    expected = [[list(s) for s in spans] for spans in training.predict_spans(training.load_model(cluster_model_bytes), PROBES)]
+    run = [sys.executable, "-I", "-c", SCRIPT, str(folder), json.dumps(PROBES)]
+    plain = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert plain.returncode != 0 and "custom_ner.ClusterHashEmbed.v1" in plain.stderr  # spaCy alone cannot
+    done = subprocess.run([*run, str(folder / "code")], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout)
+    assert loaded["modules"] == [] and loaded["spans"] == expected
+    card = (folder / "README.md").read_text()
+    assert "import custom_ner" in card and "spacy-lookups-data==1.0.5" in card
