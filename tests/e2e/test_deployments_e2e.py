@@ -21,7 +21,9 @@ from tests.e2e.conftest import (
     HostProcess,
     assert_error,
     assert_operation_location,
+    eventually,
     imported_sample,
+    queue_client,
     train,
 )
 
@@ -33,8 +35,13 @@ WEU = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.CognitiveServices/
 
 
 @pytest.fixture(scope="module")
-def host(host_factory: Callable[..., HostProcess]) -> HostProcess:
-    return host_factory(HostNames())
+def names() -> HostNames:
+    return HostNames()
+
+
+@pytest.fixture(scope="module")
+def host(host_factory: Callable[..., HostProcess], names: HostNames) -> HostProcess:
+    return host_factory(names)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +85,27 @@ def test_deploy_get_list_and_project_stamp(api: Api, project: str) -> None:
     assert api.get(f"{project}").json()["lastDeployedDateTime"] == body["lastDeployedDateTime"]
     items, _ = api.follow_pages(f"{project}/deployments")
     assert [item["deploymentName"] for item in items] == ["prod"]
+
+
+def test_deploy_and_swap_jobs_publish_cloud_events(api: Api, project: str, azurite: Azurite, names: HostNames) -> None:
+    response = api.post(f"{project}/deployments/:swap", {"firstDeploymentName": "prod", "secondDeploymentName": "nope"})
+    assert_error(response, 404, "NotFound", "nope")
+    job = deploy(api, project, "canary", "m1")
+    subject = f"projects/{project}/jobs/deployment/{job['jobId']}"
+    events = queue_client(azurite.connection_string, names.events_queue)
+
+    received: list[dict[str, Any]] = []
+
+    def statuses() -> list[str] | None:
+        # Received (hidden for 10 minutes), not peeked: peeking shows only the first 32 of the queue.
+        received.extend(json.loads(m.content) for m in events.receive_messages(messages_per_page=32, visibility_timeout=600))
+        found = [e["data"]["status"] for e in sorted(received, key=lambda e: e["time"]) if e["subject"] == subject]
+        return found if "succeeded" in found else None
+
+    seen = eventually(statuses, f"the events of {subject}")
+    assert seen[0] == "notStarted" and seen[-1] == "succeeded"
+    delete = api.delete(f"{project}/deployments/canary")
+    assert api.wait_job(delete.headers["operation-location"])["status"] == "succeeded"
 
 
 def test_retraining_does_not_change_a_live_deployment(api: Api, project: str) -> None:
