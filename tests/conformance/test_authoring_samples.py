@@ -52,7 +52,9 @@ def trained(host: HostProcess, project: str) -> str:
 
 @pytest.fixture(scope="module")
 def runner(host: HostProcess, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SampleRunner:
-    samples = fetch_samples(Path(request.config.cache.mkdir("authoring-samples")))
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    folder = Path(cache.mkdir("authoring-samples")) if cache is not None else tmp_path_factory.mktemp("samples")
+    samples = fetch_samples(folder)
     return SampleRunner(samples, tmp_path_factory.mktemp("sample-shim"), host.endpoint, KEY)
 
 
