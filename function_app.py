@@ -5,6 +5,8 @@ import azure.functions as func
 
 from functions import (
     activities,
+    deployments_api,
+    exported_models_api,
     global_api,
     models_api,
     monitoring,
@@ -24,6 +26,8 @@ for blueprint_module in (
     training_api,
     models_api,
     global_api,
+    deployments_api,
+    exported_models_api,
     operations,
     orchestrators,
     activities,
