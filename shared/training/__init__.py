@@ -8,9 +8,10 @@
     shards.py         the shard plan: shard ids, each shard's documents, the manifest
     problems.py       collecting unusable documents to fail once, naming all of them
     caches.py         per-process caches: training DocBins, last checkpoint (by ETag), evaluation model
+    candidates.py     training fan-out: candidates' seeds, per-candidate progress, the job's progress, the pick
     steps/prepare.py  mark running, check documents exist, split, plan shards
     steps/convert.py  one shard's documents -> DocBin (labels checked)
-    steps/train.py    first checkpoint, bounded resumable chunks (progress recorded), best model
+    steps/train.py    first checkpoint, bounded resumable chunks (progress recorded), best model; per candidate
     steps/evaluate.py one test shard predicted and counted
     steps/register.py the model registered and the job ended; fail / cancel from the orchestration
 

@@ -398,6 +398,14 @@ def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
     assert mislabelled in targets
 
 
+class _CountingBlobs(BlobStore):
+    downloads = 0
+
+    def get_bytes_and_etag(self, name: str) -> tuple[bytes, str | None]:
+        self.downloads += 1
+        return super().get_bytes_and_etag(name)
+
+
 def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) -> None:
     name = "jobs/cache-test/job-1/checkpoint.bin"
     cache = caches.CheckpointCache()
@@ -406,6 +414,14 @@ def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) ->
     assert cache.read(blobs, name) == b"written here"
     blobs.put_bytes(name, b"written by another worker")
     assert cache.read(blobs, name) == b"written by another worker"
+    # a second candidate's checkpoint in the same process does not evict the first one's
+    counting = _CountingBlobs(settings)
+    other = "jobs/cache-test/job-1/candidates/1/checkpoint.bin"
+    cache.write(counting, name, b"candidate 0")
+    cache.write(counting, other, b"candidate 1")
+    assert cache.read(counting, name) == b"candidate 0" and cache.read(counting, other) == b"candidate 1"
+    assert counting.downloads == 0
+    blobs.delete(other)
     blobs.delete(name)
     with pytest.raises(NotFound):
         cache.read(blobs, name)
