@@ -35,13 +35,15 @@ def run_direct(
     eval_frequency: int,
     seed: int,
     max_seconds: float | None = None,
+    dev_seed: int | None = None,
 ) -> dict[str, Any]:
     """The service's training code in one process with no orchestration: convert, init_checkpoint,
-    one train_chunk with no time budget (unless ``max_seconds``), best model, predict and score."""
+    one train_chunk with no time budget (unless ``max_seconds``), best model, predict and score.
+    ``dev_seed`` (default ``seed``) seeds the dev carve: fan-out candidates share the job's dev set."""
     from shared.ner.training import best_model_bytes, init_checkpoint, load_model, predict_spans, train_chunk
 
     t0 = time.perf_counter()
-    rest, dev = dev_carve(ds, train, seed)
+    rest, dev = dev_carve(ds, train, seed if dev_seed is None else dev_seed)
     train_bin, _ = doc_bin(ds, rest)
     dev_bin, _ = doc_bin(ds, dev)
     options = direct_training_options(

@@ -1,5 +1,9 @@
 """The training orchestrator: split -> convert (fan-out) -> train in chunks -> evaluate (fan-out) -> register.
 
+Training itself fans out when the job has several candidates (``NER_TRAIN_CANDIDATES``, fixed by the
+prepare step): every candidate trains its chunks as a parallel activity, round by round, until each has
+finished; the one with the best dev score is evaluated and registered (:mod:`shared.training.candidates`).
+
 Deterministic and I/O-free: every side effect happens in an activity, time comes from
 ``context.current_utc_datetime`` and logs are written only when not replaying. Instance id = job id;
 input ``{"projectName", "jobId"}``. Any failure is recorded on the job by ``fail_training`` and the
@@ -17,6 +21,7 @@ import azure.durable_functions as df
 
 from functions import activity_names as names
 from shared.jobs.failures import failure_from_text
+from shared.training.candidates import choose
 from shared.training.payloads import ChunkSummary, PreparedTraining, ShardEvaluation, TrainingPlan
 
 bp = df.Blueprint()
@@ -61,6 +66,29 @@ def _status(phase: str, **values: Any) -> dict[str, Any]:
     return {"phase": phase, **values}
 
 
+def _candidate_refs(ref: dict[str, Any], width: int) -> list[dict[str, Any]]:
+    # Width 1 keeps the payloads of a job from before fan-out, so its history replays unchanged.
+    return [ref] if width == 1 else [{**ref, "candidate": n} for n in range(width)]
+
+
+def _training_status(chunks: list[ChunkSummary], max_steps: int, width: int) -> dict[str, Any]:
+    """Custom status after a round of chunks: the slowest candidate's progress, the best score so far."""
+    percents = [c.percent_complete for c in chunks if c.percent_complete is not None]
+    scores = [c.best_score for c in chunks if c.best_score is not None]
+    ends = [c.estimated_end for c in chunks if c.estimated_end is not None]
+    values: dict[str, Any] = {
+        "step": min(c.step for c in chunks),
+        "maxSteps": max_steps,
+        "percentComplete": min(percents) if percents else None,
+        "loss": chunks[0].loss if width == 1 else min(c.loss for c in chunks),
+        "bestScore": max(scores) if scores else None,
+        "estimatedEndDateTime": max(ends) if ends else None,
+    }
+    if width > 1:
+        values["candidates"] = width
+    return _status("training", **values)
+
+
 @bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_ORCHESTRATOR)
 def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run one training job from split to registered model."""
@@ -90,35 +118,45 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         phase = "training"
         # Initialising the model is training work: report the phase before it, not after.
         context.set_custom_status(_status(phase, step=0, percentComplete=0))
-        plan = TrainingPlan.from_dict((yield context.call_activity_with_retry(names.INIT_TRAINING, RETRY, ref)))
-        max_steps = plan.max_steps
+        width = prepared.candidates
+        candidates = _candidate_refs(ref, width)
+        plans = yield context.task_all(
+            [context.call_activity_with_retry(names.INIT_TRAINING, RETRY, c) for c in candidates]
+        )
+        max_steps = TrainingPlan.from_dict(plans[0]).max_steps
         context.set_custom_status(_status(phase, step=0, maxSteps=max_steps, percentComplete=0))
+        # Rounds: every unfinished candidate trains one chunk in parallel; a finished one keeps its last summary.
+        last: list[ChunkSummary | None] = [None] * width
         while True:
-            chunk = ChunkSummary.from_dict((yield context.call_activity_with_retry(names.TRAIN_CHUNK, RETRY, ref)))
-            if chunk.stop_reason == "cancelled":
-                yield context.call_activity_with_retry(names.CANCEL_TRAINING, RETRY, ref)
-                context.set_custom_status(_status("cancelled", step=chunk.step))
-                _log(context, ref, phase, f"status cancelled at step {chunk.step}")
-                return {"status": "cancelled"}
-            # The chunk recorded the job's progress itself: no extra activity round trip per chunk.
-            context.set_custom_status(
-                _status(
-                    phase,
-                    step=chunk.step,
-                    maxSteps=max_steps,
-                    percentComplete=chunk.percent_complete,
-                    loss=chunk.loss,
-                    bestScore=chunk.best_score,
-                    estimatedEndDateTime=chunk.estimated_end,
-                )
+            running = [n for n in range(width) if last[n] is None or not last[n].finished]  # type: ignore[union-attr]
+            results = yield context.task_all(
+                [context.call_activity_with_retry(names.TRAIN_CHUNK, RETRY, candidates[n]) for n in running]
             )
-            _log(context, ref, phase, chunk.describe())
-            if chunk.finished:
-                _log(context, ref, phase, f"training stopped at step {chunk.step} ({chunk.stop_reason})")
+            for n, result in zip(running, results, strict=True):
+                last[n] = ChunkSummary.from_dict(result)
+                _log(context, ref, phase, last[n].describe() + (f" (candidate {n})" if width > 1 else ""))  # type: ignore[union-attr]
+            chunks = [chunk for chunk in last if chunk is not None]
+            if any(chunk.stop_reason == "cancelled" for chunk in chunks):
+                # The job is cancelling: every candidate's chunk stopped at its next check; end it once.
+                yield context.call_activity_with_retry(names.CANCEL_TRAINING, RETRY, ref)
+                context.set_custom_status(_status("cancelled", step=min(c.step for c in chunks)))
+                _log(context, ref, phase, f"status cancelled at step {min(c.step for c in chunks)}")
+                return {"status": "cancelled"}
+            # The chunks recorded the job's progress themselves: no extra activity round trip per round.
+            context.set_custom_status(_training_status(chunks, max_steps, width))
+            if all(chunk.finished for chunk in chunks):
                 break
+        chosen = choose([chunk.best_score for chunk in chunks])
+        _log(
+            context,
+            ref,
+            phase,
+            f"training stopped at step {chunks[chosen].step} ({chunks[chosen].stop_reason})"
+            + (f"; candidate {chosen} of {width} kept, dev scores {[c.best_score for c in chunks]}" if width > 1 else ""),
+        )
 
         phase = "evaluating"
-        yield context.call_activity_with_retry(names.START_EVALUATION, RETRY, ref)
+        yield context.call_activity_with_retry(names.START_EVALUATION, RETRY, candidates[chosen])
         context.set_custom_status(_status(phase, shards=len(prepared.test_shards)))
         _log(context, ref, phase, f"evaluating {prepared.test_documents} test documents in {len(prepared.test_shards)} shards")
         results = yield context.task_all(

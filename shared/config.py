@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DEFAULT_STORAGE = "UseDevelopmentStorage=true"
+MAX_TRAIN_CANDIDATES = 8
+"""Each candidate holds a checkpoint in the job's scratch and one activity per chunk round: keep it small."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     """sha256 of that folder's file manifest (``shared/ner/transfer.py``); checked before it is used."""
     appinsights_connection: str = ""
     """Application Insights connection string; empty: no telemetry export (see shared/telemetry.py)."""
+    train_candidates: int = 1
+    """Candidates (seeds) a training job trains in parallel activities; the best on the dev set is kept."""
 
     @property
     def projects_table(self) -> str:
@@ -125,7 +129,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         transfer_base_path=env.get("NER_TRANSFER_BASE_PATH", "").strip() or None,
         transfer_base_sha256=env.get("NER_TRANSFER_BASE_SHA256", "").strip().lower() or None,
         appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+        train_candidates=_int(env, "NER_TRAIN_CANDIDATES", 1, problems),
     )
+    if settings.train_candidates > MAX_TRAIN_CANDIDATES:
+        problems.append(f"NER_TRAIN_CANDIDATES must be at most {MAX_TRAIN_CANDIDATES}, got {settings.train_candidates}")
     if bool(settings.transfer_base_path) != bool(settings.transfer_base_sha256):
         problems.append("NER_TRANSFER_BASE_PATH and NER_TRANSFER_BASE_SHA256 must be set together")
     sha = settings.transfer_base_sha256

@@ -55,6 +55,8 @@ Blob layout in the app container (:mod:`shared.jobs.workspace`)::
         manifest.json, split.json, snapshot.json
         shards/<shard>.docs.json, shards/<shard>.spacy
         checkpoint.bin, model.bin, eval/<shard>.json
+        candidates/<n>/checkpoint.bin, candidates/<n>/progress.json   (fan-out: candidate 0 uses
+                                                    checkpoint.bin; the losers' blobs go at selection)
     models/<project>/<label>/<job>/             a trained model
         model.bin, evaluation-summary.json, evaluation-documents.json, snapshot.json
 

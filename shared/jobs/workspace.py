@@ -80,6 +80,14 @@ class JobWorkspace:
     def checkpoint(self) -> str:
         return self._blob("checkpoint.bin")
 
+    def candidate_checkpoint(self, candidate: int) -> str:
+        """Candidate 0 keeps the single-candidate name, so a job started before fan-out still resumes."""
+        return self.checkpoint if candidate == 0 else self._blob(f"candidates/{candidate}/checkpoint.bin")
+
+    def candidate_progress(self, candidate: int) -> str:
+        """Steps and timing of one candidate's chunks so far (each candidate writes only its own)."""
+        return self._blob(f"candidates/{candidate}/progress.json")
+
     @property
     def model(self) -> str:
         return self._blob("model.bin")

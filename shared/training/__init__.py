@@ -10,9 +10,10 @@
     estimate.py       progress and end time before the first chunk, from the corpus size
     split_summary.py  the effective split in numbers and words (job warning, evaluation summary)
     caches.py         per-process caches: training DocBins, last checkpoint (by ETag), evaluation model
+    candidates.py     training fan-out: candidates' seeds, per-candidate progress, the job's progress, the pick
     steps/prepare.py  mark running, check documents exist, split, plan shards
     steps/convert.py  one shard's documents -> DocBin (labels checked)
-    steps/train.py    first checkpoint, bounded resumable chunks (progress recorded), best model
+    steps/train.py    first checkpoint, bounded resumable chunks (progress recorded), best model; per candidate
     steps/evaluate.py one test shard predicted and counted
     steps/register.py the model registered and the job ended; fail / cancel from the orchestration
 

@@ -54,22 +54,27 @@ class BlobBytesCache:
 shard_cache = BlobBytesCache(SHARD_CACHE_BYTES)
 
 
+CHECKPOINTS_KEPT = 2
+"""Checkpoints kept per process: a worker may alternate between the chunks of two fan-out candidates."""
+
+
 class CheckpointCache:
-    """The last checkpoint this process wrote, with its ETag, so the next chunk here skips the download.
+    """The last checkpoints this process wrote, with their ETags, so the next chunk here skips the download.
 
     A chunk first asks for the blob's current ETag (a HEAD request); only if another process wrote the
-    checkpoint since does it download it. One entry: a worker trains one chunk at a time.
+    checkpoint since does it download it. A few entries, least recently used dropped first.
     """
 
-    def __init__(self) -> None:
-        self._entry: tuple[str, str, bytes] | None = None
+    def __init__(self, max_entries: int = CHECKPOINTS_KEPT) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     def read(self, blobs: BlobStore, name: str) -> bytes:
         with self._lock:
-            entry = self._entry
-        if entry is not None and entry[0] == name and blobs.etag(name) == entry[1]:
-            return entry[2]
+            entry = self._entries.get(name)
+        if entry is not None and blobs.etag(name) == entry[0]:
+            return entry[1]
         data, etag = blobs.get_bytes_and_etag(name)
         self._remember(name, etag, data)
         return data
@@ -79,12 +84,16 @@ class CheckpointCache:
 
     def forget_prefix(self, prefix: str) -> None:
         with self._lock:
-            if self._entry is not None and self._entry[0].startswith(prefix):
-                self._entry = None
+            for name in [name for name in self._entries if name.startswith(prefix)]:
+                del self._entries[name]
 
     def _remember(self, name: str, etag: str | None, data: bytes) -> None:
         with self._lock:
-            self._entry = (name, etag, data) if etag else None
+            self._entries.pop(name, None)
+            if etag:
+                self._entries[name] = (etag, data)
+                while len(self._entries) > self._max_entries:
+                    self._entries.popitem(last=False)
 
 
 checkpoint_cache = CheckpointCache()

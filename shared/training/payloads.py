@@ -33,6 +33,8 @@ class JobRef(Payload):
 
     projectName: str  # noqa: N815 - the orchestration input's wire names
     jobId: str  # noqa: N815
+    # Which of the job's parallel training candidates (see shared.training.candidates); 0 without fan-out.
+    candidate: int = 0
 
     @property
     def project(self) -> str:
@@ -60,6 +62,8 @@ class PreparedTraining(Payload):
     test_documents: int
     warnings: int
     seed: int
+    # Training candidates trained in parallel (1 = no fan-out; histories from before fan-out lack it).
+    candidates: int = 1
 
     @property
     def all_shards(self) -> list[str]:

@@ -8,6 +8,7 @@ to the job row, the project's slot, the blobs and the trained models.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -28,8 +29,15 @@ from shared.storage.documents import MAX_DOCUMENT_BYTES
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 from shared.storage.training_jobs import TrainingJobStore
-from shared.training import caches, jobs, requests
-from shared.training.payloads import FailureReport, FinalizeRequest, FinalizeResult, JobRef, ShardTask
+from shared.training import caches, candidates, jobs, requests
+from shared.training.payloads import (
+    ChunkSummary,
+    FailureReport,
+    FinalizeRequest,
+    FinalizeResult,
+    JobRef,
+    ShardTask,
+)
 from shared.training.steps import convert, evaluate, prepare, register, train
 
 pytestmark = pytest.mark.integration
@@ -225,6 +233,68 @@ def test_training_job_succeeds_with_a_model_and_an_evaluation(
     assert statuses[-1] == JobStatus.SUCCEEDED
 
 
+@pytest.mark.slow
+def test_two_candidates_train_from_their_own_checkpoints_and_the_better_one_is_registered(
+    settings: Settings, project: dict[str, Any]
+) -> None:
+    wide = dataclasses.replace(settings, train_candidates=2)
+    job = requests.create_training_job(wide, PROJECT, {"modelLabel": "wide", "trainingConfigVersion": "latest"})
+    refs = [JobRef(PROJECT, job.job_id, candidate) for candidate in range(2)]
+    workspace = refs[0].workspace
+    blobs = BlobStore(wide)
+    prepared = prepare.prepare_training(wide, refs[0], shard_size=4)
+    assert prepared.candidates == 2
+    for shard in prepared.all_shards:
+        convert.convert_shard(wide, ShardTask(PROJECT, job.job_id, shard))
+    for ref in refs:  # the orchestrator runs these (and each round of chunks) as parallel activities
+        train.init_training(wide, ref)
+    checkpoints = [blobs.get_bytes(workspace.candidate_checkpoint(n)) for n in range(2)]
+    assert checkpoints[0] != checkpoints[1]  # seeds seed and seed+1: different initial weights
+
+    last: list[ChunkSummary | None] = [None, None]
+    for _ in range(50):
+        for n in [n for n in range(2) if last[n] is None or not last[n].finished]:  # type: ignore[union-attr]
+            last[n] = train.train_chunk(wide, refs[n])
+        if all(chunk is not None and chunk.finished for chunk in last):
+            break
+    chunks = [chunk for chunk in last if chunk is not None]
+    assert all(chunk.stop_reason != "cancelled" and chunk.best_score is not None for chunk in chunks)
+    assert TrainingJobStore(wide).get(PROJECT, job.job_id).training_status.percent_complete == 100
+    chosen = candidates.choose([chunk.best_score for chunk in chunks])
+    assert chunks[chosen].best_score == max(chunk.best_score or 0.0 for chunk in chunks)
+
+    train.start_evaluation(wide, refs[chosen])
+    # only the chosen candidate's checkpoint is left of the candidates' scratch
+    left = [name for name in blobs.list_names(workspace.prefix) if "checkpoint" in name or "candidates/" in name]
+    assert left == [workspace.candidate_checkpoint(chosen)]
+    evaluations = [evaluate.evaluate_shard(wide, ShardTask(PROJECT, job.job_id, s)) for s in prepared.test_shards]
+    result = register.finalize_training(
+        wide, FinalizeRequest(PROJECT, job.job_id, [e.counts for e in evaluations], [e.shard for e in evaluations])
+    )
+    assert ModelStore(wide).get(PROJECT, "wide").model_id == result.model_id
+    assert blobs.list_names(scratch_prefix(PROJECT, job.job_id)) == []
+
+
+def test_job_progress_of_several_candidates_is_the_slowest_ones(settings: Settings) -> None:
+    workspace = JobRef(PROJECT, "progress-job").workspace
+    blobs = BlobStore(settings)
+    manifest = {"candidates": 3}
+    candidates.write_progress(blobs, workspace, 1, candidates.CandidateProgress(40, 20.0, 40, finished=True))
+    candidates.write_progress(blobs, workspace, 2, candidates.CandidateProgress(30, 30.0, 30))
+    mine = candidates.CandidateProgress(50, 10.0, 50)
+
+    overall = candidates.job_progress(blobs, workspace, manifest, (0, mine))
+
+    # candidate 1 finished early: the job is as far as candidate 2, at the slowest pace seen (1 s/step)
+    assert overall.step == 30 and not overall.finished and overall.seconds_per_step == 1.0
+    mine.finished = True
+    candidates.write_progress(blobs, workspace, 2, candidates.CandidateProgress(60, 30.0, 60, finished=True))
+    done = candidates.job_progress(blobs, workspace, manifest, (0, mine))
+    assert done.finished and done.step == 60
+    # candidate 0 of a job from before fan-out finds its progress in the manifest
+    assert candidates.read_progress(blobs, workspace, 0, {"step": 7, "timed_steps": 7}).step == 7
+
+
 def test_missing_document_fails_the_job_naming_it_and_frees_the_slot(
     settings: Settings, project: dict[str, Any]
 ) -> None:
@@ -328,6 +398,14 @@ def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
     assert mislabelled in targets
 
 
+class _CountingBlobs(BlobStore):
+    downloads = 0
+
+    def get_bytes_and_etag(self, name: str) -> tuple[bytes, str | None]:
+        self.downloads += 1
+        return super().get_bytes_and_etag(name)
+
+
 def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) -> None:
     name = "jobs/cache-test/job-1/checkpoint.bin"
     cache = caches.CheckpointCache()
@@ -336,6 +414,14 @@ def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) ->
     assert cache.read(blobs, name) == b"written here"
     blobs.put_bytes(name, b"written by another worker")
     assert cache.read(blobs, name) == b"written by another worker"
+    # a second candidate's checkpoint in the same process does not evict the first one's
+    counting = _CountingBlobs(settings)
+    other = "jobs/cache-test/job-1/candidates/1/checkpoint.bin"
+    cache.write(counting, name, b"candidate 0")
+    cache.write(counting, other, b"candidate 1")
+    assert cache.read(counting, name) == b"candidate 0" and cache.read(counting, other) == b"candidate 1"
+    assert counting.downloads == 0
+    blobs.delete(other)
     blobs.delete(name)
     with pytest.raises(NotFound):
         cache.read(blobs, name)

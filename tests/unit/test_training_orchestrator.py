@@ -240,3 +240,67 @@ def test_storage_failure_of_a_checked_activity_is_retried() -> None:
 
     assert run.timers == 1
     assert run.result is not None and run.result.output["status"] == "succeeded"
+
+
+class FanOut(Pipeline):
+    """Two training candidates: candidate ``n`` finishes after ``chunks[n]`` chunks with dev score ``scores[n]``."""
+
+    def __init__(self, chunks: list[int], scores: list[float | None], *, cancel_at: int | None = None) -> None:
+        super().__init__()
+        self.per_candidate = chunks
+        self.scores = scores
+        self.cancel_at = cancel_at
+        self.done = [0] * len(chunks)
+        self.overrides[names.PREPARE_TRAINING] = lambda payload: {**PREPARED, "candidates": len(chunks)}
+        self.overrides[names.TRAIN_CHUNK] = self._chunk
+
+    def _chunk(self, payload: dict[str, Any]) -> dict[str, Any]:
+        n = payload["candidate"]
+        self.done[n] += 1
+        cancelled = self.cancel_at is not None and self.done[n] >= self.cancel_at
+        finished = cancelled or self.done[n] >= self.per_candidate[n]
+        return {
+            "step": self.done[n] * 10,
+            "max_steps": 100,
+            "steps_run": 10,
+            "seconds": 5.0,
+            "loss": 1.0 / self.done[n],
+            "dev_score": self.scores[n],
+            "best_score": self.scores[n],
+            "finished": finished,
+            "stop_reason": "cancelled" if cancelled else ("early_stopping" if finished else None),
+            "percent_complete": None if cancelled else (100 if finished else self.done[n] * 10 + n),
+            "estimated_end": None,
+        }
+
+
+def test_width_two_trains_both_candidates_in_parallel_rounds_and_keeps_the_better_one() -> None:
+    run = drive(FanOut(chunks=[2, 3], scores=[0.5, 0.7]))
+
+    assert run.result is not None and run.result.output["status"] == "succeeded"
+    assert sorted(p["candidate"] for p in run.payloads(names.INIT_TRAINING)) == [0, 1]
+    # rounds of parallel chunks: both candidates twice, then only the one still training
+    assert [p["candidate"] for p in run.payloads(names.TRAIN_CHUNK)] == [0, 1, 0, 1, 1]
+    (evaluation,) = run.payloads(names.START_EVALUATION)
+    assert evaluation["candidate"] == 1
+    assert run.names()[-1] == names.FINALIZE_TRAINING
+    training = [s for s in run.statuses if isinstance(s, dict) and s.get("phase") == "training" and s.get("step")]
+    # the job's progress is the slowest candidate's; the best score is the best so far
+    assert training[0]["candidates"] == 2 and training[0]["percentComplete"] == 10 and training[0]["step"] == 10
+    assert training[-1]["bestScore"] == 0.7
+
+
+def test_width_two_tie_or_missing_dev_scores_keep_candidate_zero() -> None:
+    run = drive(FanOut(chunks=[1, 1], scores=[None, None]))
+
+    (evaluation,) = run.payloads(names.START_EVALUATION)
+    assert evaluation["candidate"] == 0
+
+
+def test_width_two_cancel_stops_every_candidate_and_ends_the_job_once() -> None:
+    run = drive(FanOut(chunks=[5, 5], scores=[0.5, 0.6], cancel_at=2))
+
+    assert [p["candidate"] for p in run.payloads(names.TRAIN_CHUNK)] == [0, 1, 0, 1]
+    assert run.names().count(names.CANCEL_TRAINING) == 1
+    assert names.START_EVALUATION not in run.names()
+    assert run.result is not None and run.result.output == {"status": "cancelled"}

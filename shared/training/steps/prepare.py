@@ -95,6 +95,8 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
         "labels": labels,
         "seed": job.seed,
         "config_version": job.training_config_version,
+        # fixed here, once: a settings change must not alter a running job's width on replay
+        "candidates": settings.train_candidates,
         "container": container,
         "shards": shards,
         "corpus": corpus.to_dict(),
@@ -121,6 +123,7 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
         test_documents=len(split.test),
         warnings=len(split.warnings),
         seed=job.seed,
+        candidates=settings.train_candidates,
     )
     logger.info(
         "[project=%s job=%s phase=splitting] split %d train / %d dev / %d test documents into %d shards",

@@ -15,7 +15,7 @@ from shared.ner.config_versions import EFFICIENCY
 from shared.ner.training import TrainingOptions, best_model_bytes, init_checkpoint
 from shared.ner.training import train_chunk as run_train_chunk
 from shared.storage.blobs import BlobStore
-from shared.training import estimate, jobs
+from shared.training import candidates, estimate, jobs
 from shared.training.caches import checkpoint_cache, shard_cache
 from shared.training.payloads import ChunkSummary, JobRef, TrainingPlan
 from shared.training.shards import load_manifest
@@ -24,14 +24,14 @@ STOP_CHECK_SECONDS = 2.0
 """How often a training chunk re-reads the job row to notice a cancel."""
 
 
-def _training_options(settings: Settings, manifest: dict[str, Any]) -> TrainingOptions:
+def _training_options(settings: Settings, manifest: dict[str, Any], candidate: int = 0) -> TrainingOptions:
     return TrainingOptions(
         lang=manifest["spacy_lang"],
         labels=list(manifest["labels"]),
         max_steps=settings.train_max_steps,
         patience=settings.train_patience,
         eval_frequency=settings.train_eval_frequency,
-        seed=int(manifest["seed"]),
+        seed=candidates.candidate_seed(int(manifest["seed"]), candidate),
         # manifests written before versions were recorded belong to jobs of the efficiency config
         config_version=str(manifest.get("config_version", EFFICIENCY)),
     )
@@ -51,7 +51,7 @@ def init_training(settings: Settings, ref: JobRef) -> TrainingPlan:
     transfer.configure_from_settings(settings)  # a transfer job builds on the operator's base
     blobs = BlobStore(settings)
     manifest = load_manifest(blobs, ref.workspace)
-    options = _training_options(settings, manifest)
+    options = _training_options(settings, manifest, ref.candidate)
     corpus = estimate.Corpus.from_dict(manifest.get("corpus"))
     jobs.record_estimate(
         settings, ref.projectName, ref.jobId,
@@ -59,7 +59,7 @@ def init_training(settings: Settings, ref: JobRef) -> TrainingPlan:
         estimated_end=estimate.estimated_end(utc_now(), "initialising", corpus, options.max_steps),
     )  # fmt: skip
     checkpoint = init_checkpoint(options, _doc_bins(blobs, ref, manifest, "train"))
-    checkpoint_cache.write(blobs, ref.workspace.checkpoint, checkpoint)
+    checkpoint_cache.write(blobs, ref.workspace.candidate_checkpoint(ref.candidate), checkpoint)
     return TrainingPlan(max_steps=options.max_steps)
 
 
@@ -98,7 +98,7 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     train_bins = _doc_bins(blobs, ref, manifest, "train")
     # Without dev documents (a one-document training set) training simply runs to max_steps.
     dev_bins = _doc_bins(blobs, ref, manifest, "dev")
-    checkpoint_name = ref.workspace.checkpoint
+    checkpoint_name = ref.workspace.candidate_checkpoint(ref.candidate)
     checkpoint = checkpoint_cache.read(blobs, checkpoint_name)
     started = time.monotonic()
     result = run_train_chunk(
@@ -110,15 +110,13 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     )
     seconds = time.monotonic() - started
     checkpoint_cache.write(blobs, checkpoint_name, result.checkpoint)
-    previous = int(manifest.get("step", 0))
-    steps_run = max(0, result.step - previous)
-    timed_seconds = float(manifest.get("timed_seconds", 0.0)) + seconds
-    timed_steps = int(manifest.get("timed_steps", 0)) + steps_run
-    # Remember where the checkpoint was so a retried or resumed chunk measures only its own steps.
-    blobs.put_json(
-        ref.workspace.manifest,
-        {**manifest, "step": result.step, "timed_seconds": timed_seconds, "timed_steps": timed_steps},
+    previous = candidates.read_progress(blobs, ref.workspace, ref.candidate, manifest)
+    steps_run = max(0, result.step - previous.step)
+    progress = candidates.CandidateProgress(
+        result.step, previous.timed_seconds + seconds, previous.timed_steps + steps_run, result.finished
     )
+    # Remember where the checkpoint was so a retried or resumed chunk measures only its own steps.
+    candidates.write_progress(blobs, ref.workspace, ref.candidate, progress)
     summary = ChunkSummary(
         step=result.step,
         max_steps=settings.train_max_steps,
@@ -132,15 +130,16 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     )
     if result.stop_reason == "cancelled":
         return summary
+    overall = candidates.job_progress(blobs, ref.workspace, manifest, (ref.candidate, progress))
     try:
         record = jobs.record_progress(
             settings,
             ref.projectName,
             ref.jobId,
-            step=result.step,
+            step=overall.step,
             max_steps=settings.train_max_steps,
-            finished=result.finished,
-            seconds_per_step=timed_seconds / timed_steps if timed_steps else None,
+            finished=overall.finished,
+            seconds_per_step=overall.seconds_per_step,
             loss=float(result.loss),
             dev_score=result.dev_score,
         )
@@ -154,11 +153,14 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
 
 
 def start_evaluation(settings: Settings, ref: JobRef) -> None:
-    """Close training, open evaluation and extract the best model for the evaluation shards."""
+    """Close training, open evaluation and extract the chosen candidate's best model for evaluation;
+    the other candidates' scratch is deleted."""
     blobs = BlobStore(settings)
-    checkpoint = checkpoint_cache.read(blobs, ref.workspace.checkpoint)
+    checkpoint = checkpoint_cache.read(blobs, ref.workspace.candidate_checkpoint(ref.candidate))
     blobs.put_bytes(ref.workspace.model, best_model_bytes(checkpoint))
-    corpus = estimate.Corpus.from_dict(load_manifest(blobs, ref.workspace).get("corpus"))
+    manifest = load_manifest(blobs, ref.workspace)
+    candidates.discard_others(blobs, ref.workspace, candidates.candidate_count(manifest), ref.candidate)
+    corpus = estimate.Corpus.from_dict(manifest.get("corpus"))
     end = estimate.estimated_end(utc_now(), "evaluating", corpus, 0)
     jobs.start_evaluation(settings, ref.projectName, ref.jobId, end)
     # Training is over: this process no longer needs the job's shards or checkpoint.
