@@ -184,7 +184,8 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         return {"status": "succeeded", **result}
     except Exception as exc:  # every failure ends as a failed job with errors[], not a Failed instance
         error = failure_from_text(str(exc), phase=phase).to_error()
-        _log(context, ref, phase, f"status failed: {error.get('message')}")
+        # The job's error stays free of internals; the raw failure text goes to the log only.
+        _log(context, ref, phase, f"status failed: {error.get('message')} (raw: {str(exc)[:2000]})")
         yield context.call_activity_with_retry(
             names.FAIL_TRAINING, RETRY, {**ref, "phase": phase, "errors": [error]}
         )

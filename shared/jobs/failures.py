@@ -16,6 +16,7 @@ the flag. Text without the marker (a crash, a lost worker) is an unexpected, ret
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,16 @@ from shared.errors import AppError, StorageError
 
 MARKER = "[step-failure]"
 MAX_UNEXPECTED_TEXT = 500
+# Linear-time patterns (no nested quantifiers): URLs, POSIX/Windows paths of two or more segments, host:port.
+_INTERNALS = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]*"
+    r"|(?:[A-Za-z]:)?[\\/][^\s'\"\\/]+(?:[\\/][^\s'\"\\/]*)+"
+    r"|\b(?:localhost|\d{1,3}(?:\.\d{1,3}){3}):\d{2,5}\b"
+)
+
+
+def _without_internals(text: str) -> str:
+    return _INTERNALS.sub("<redacted>", text)
 
 
 @dataclass(frozen=True)
@@ -50,11 +61,15 @@ class StepFailure:
 
     @classmethod
     def unexpected(cls, text: str, *, phase: str) -> StepFailure:
-        """A failure without a payload (a crash, a lost worker): internal, retryable, first line kept."""
+        """A failure without a payload (a crash, a lost worker): internal and retryable.
+
+        The first line is kept with URLs, server paths and host:port pairs blanked out (they stay in the
+        host's log, which has the whole text).
+        """
         first_line = text.strip().splitlines()[0] if text.strip() else "unknown error"
         return cls(
             code="InternalServerError",
-            message=f"Training failed during phase '{phase}': {first_line[:MAX_UNEXPECTED_TEXT]}",
+            message=f"Training failed during phase '{phase}': {_without_internals(first_line[:MAX_UNEXPECTED_TEXT])}",
             retryable=True,
         )
 

@@ -70,6 +70,17 @@ def test_storage_error_is_transient_and_unknown_failure_names_the_phase() -> Non
     assert "training" in unknown.message and "MemoryError" in unknown.message
 
 
+def test_unexpected_failure_names_the_exception_type_but_no_server_path() -> None:
+    text = "Activity function 'train_chunk' failed: FileNotFoundError: [Errno 2] No such file: '/srv/app/x.cfg'"
+
+    message = failure_from_text(text, phase="training").message
+
+    assert "FileNotFoundError" in message
+    assert "/srv" not in message and "x.cfg" not in message
+    storage = failure_from_text("failed: ServiceRequestError: http://127.0.0.1:10000/devstoreaccount1/c", phase="x")
+    assert "127.0.0.1" not in storage.message and "devstoreaccount1" not in storage.message
+
+
 def test_job_id_has_azure_shape() -> None:
     job_id = new_job_id(utc_now())
     guid, ticks = job_id.split("_")
