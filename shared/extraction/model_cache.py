@@ -1,10 +1,11 @@
 """A bounded, per-process cache of loaded pipelines, keyed by the deployed model version.
 
 Each worker process keeps at most ``capacity`` pipelines (least recently used out first), so a worker's
-memory grows by about one model per deployment it serves, up to the bound. The key is the
-:class:`DeployedModelRef` a deployment resolves to: a deployment pins one trained model version, so
-re-deploying (a new version) loads the new model and the old one ages out, while retraining the label
-without re-deploying does not change what is served.
+memory grows by about one model per deployed model version it serves, up to the bound. The key is the
+deployed model version (the deployment record's ``cache_key``: the blob of that trained model version's
+bytes). A deployment pins one version, so re-deploying (a new version) loads the new model and the old
+one ages out, retraining the label without re-deploying changes nothing that is served, and two
+deployments (or a swap) serving the same version share one loaded model.
 
 Loading happens outside the cache's lock (it takes a second or so), and concurrent requests for the same
 missing model wait for one load instead of loading it twice.
@@ -15,36 +16,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 M = TypeVar("M")
 
 
-@dataclass(frozen=True)
-class DeployedModelRef:
-    """What a deployment serves: where the trained model's files are and which version it is.
-
-    Attributes:
-        model_blob_prefix: Blob path (in the app container) of the trained model's files.
-        model_version: Identifies one trained model; a new training of the same label is a new version.
-    """
-
-    model_blob_prefix: str
-    model_version: str
-
-
 class ModelCache(Generic[M]):
-    """LRU cache of loaded models; ``loader`` turns a reference into a model (e.g. a spaCy pipeline)."""
+    """LRU cache of loaded models (e.g. spaCy pipelines) keyed by model version."""
 
-    def __init__(self, capacity: int, loader: Callable[[DeployedModelRef], M]) -> None:
+    def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.capacity = capacity
-        self._loader = loader
-        self._models: OrderedDict[DeployedModelRef, M] = OrderedDict()
+        self._models: OrderedDict[str, M] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[DeployedModelRef, threading.Lock] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self.loads = 0  # how many times a model was loaded (a miss), for logs and tests
 
     def __len__(self) -> int:
@@ -53,8 +39,9 @@ class ModelCache(Generic[M]):
     def __contains__(self, ref: object) -> bool:
         return ref in self._models
 
-    def get(self, ref: DeployedModelRef) -> M:
-        """The model for ``ref``, loading it on a miss and evicting the least recently used beyond capacity."""
+    def get(self, ref: str, load: Callable[[], M]) -> M:
+        """The model of version ``ref``; on a miss ``load()`` makes it and the least recently used beyond
+        the capacity is dropped."""
         with self._lock:
             model = self._models.get(ref)
             if model is not None:
@@ -67,7 +54,7 @@ class ModelCache(Generic[M]):
                 if model is not None:
                     self._models.move_to_end(ref)
                     return model
-            model = self._loader(ref)
+            model = load()
             with self._lock:
                 self.loads += 1
                 self._models[ref] = model
@@ -77,7 +64,7 @@ class ModelCache(Generic[M]):
                 self._loading.pop(ref, None)
             return model
 
-    def discard(self, ref: DeployedModelRef) -> None:
+    def discard(self, ref: str) -> None:
         """Forget ``ref`` (e.g. its deployment was deleted)."""
         with self._lock:
             self._models.pop(ref, None)

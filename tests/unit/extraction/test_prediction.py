@@ -10,7 +10,7 @@ import pytest
 from spacy.language import Language
 
 from shared.extraction.analysis import analyze_batch
-from shared.extraction.model_cache import DeployedModelRef, ModelCache
+from shared.extraction.model_cache import ModelCache
 from shared.extraction.prediction import predict_entities
 from shared.extraction.request import InputDocument
 from shared.extraction.text_elements import StringIndexType
@@ -126,27 +126,27 @@ def test_batch_results_locate_each_entity_in_every_scheme(nlp: Language, scheme:
 
 
 def test_model_cache_is_lru_bounded_and_loads_each_version_once(model_bytes: bytes) -> None:
-    loaded: list[DeployedModelRef] = []
+    loaded: list[str] = []
 
-    def loader(ref: DeployedModelRef) -> Language:
+    def loader(ref: str) -> Language:
         loaded.append(ref)
         time.sleep(0.05)  # a slow load, so concurrent requests overlap
         return training.load_model(model_bytes)
 
-    cache: ModelCache[Language] = ModelCache(2, loader)
-    v1, v2, v3 = (DeployedModelRef("models/loans/m", f"v{i}") for i in (1, 2, 3))
+    cache: ModelCache[Language] = ModelCache(2)
+    v1, v2, v3 = (f"models/loans/m/job{i}/model.spacy" for i in (1, 2, 3))
     got: list[Language] = []
-    threads = [threading.Thread(target=lambda: got.append(cache.get(v1))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: got.append(cache.get(v1, lambda: loader(v1)))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert loaded == [v1] and len({id(model) for model in got}) == 1
-    cache.get(v2)
-    assert cache.get(v1) is got[0]  # a hit, and v1 becomes the most recently used
-    cache.get(v3)  # evicts v2, the least recently used
+    cache.get(v2, lambda: loader(v2))
+    assert cache.get(v1, lambda: loader(v1)) is got[0]  # a hit, and v1 becomes the most recently used
+    cache.get(v3, lambda: loader(v3))  # evicts v2, the least recently used
     assert (v1 in cache, v2 in cache, v3 in cache, len(cache)) == (True, False, True, 2)
-    cache.get(v2)
+    cache.get(v2, lambda: loader(v2))
     assert loaded == [v1, v2, v3, v2] and cache.loads == 4
     with pytest.raises(ValueError):
-        ModelCache(0, loader)
+        ModelCache(0)
