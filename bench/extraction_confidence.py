@@ -5,19 +5,20 @@ file's ``dataset`` field when every document has one, else the service's seeded 
 carved from the training documents with the service's ``carve_dev_set``, and a model is trained with the
 service's own trainer (``init_checkpoint`` + ``train_chunk``, service defaults for max_steps, patience and
 eval_frequency, capped at ``--seconds`` of wall-clock). The best model then predicts every Test region
-with ``shared.extraction.prediction.predict_entities`` (the runtime's code: greedy entities, beam
-confidence). A prediction is *correct* when the same (start, end, category) is labelled in the region
+with ``shared.extraction.prediction.predict_entities`` (the runtime's code: greedy entities, each
+scored by the probability of its transitions, ``scoring="path"``; and, for comparison, spaCy's beam
+estimate, ``scoring="beam"``, at ``--beam-widths``). A prediction is *correct* when the same (start, end, category) is labelled in the region
 (exact match, as the evaluation counts).
 
-Reported per dataset and beam width:
+Reported per dataset and scoring:
 - mean confidence of correct and of wrong predictions, and AUROC (the probability that a random correct
   prediction scores higher than a random wrong one; 0.5 = no information);
 - expected calibration error (ECE): predictions binned by confidence into 10 equal-width bins,
   sum over bins of (bin size / n) * |accuracy in bin - mean confidence in bin|;
-- the share of predictions with confidence 0 (greedy entity absent from every parse of the beam);
-- prediction speed: documents/s with the beam scoring and with ``nlp.pipe`` alone.
+- the share of predictions with confidence 0 (for the beam: greedy entity absent from every parse);
+- prediction speed: documents/s with the scoring and with ``nlp.pipe`` alone.
 
-Usage: ``.venv/bin/python -m bench.extraction_confidence [folders...] [--seconds 120] [--beam-widths 4 16]``
+Usage: ``.venv/bin/python -m bench.extraction_confidence [folders...] [--seconds 240] [--beam-widths 4 16]``
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def train_model(ds: Any, train: list[str], seconds: float, seed: int) -> tuple[b
     return best_model_bytes(result.checkpoint), info
 
 
-def measure(ds: Any, test: list[str], nlp: Any, beam_width: int) -> dict[str, Any]:
+def measure(ds: Any, test: list[str], nlp: Any, scoring: str, beam_width: int) -> dict[str, Any]:
     from shared.extraction.prediction import predict_entities
     from shared.ner.documents import region_texts
 
@@ -112,8 +113,8 @@ def measure(ds: Any, test: list[str], nlp: Any, beam_width: int) -> dict[str, An
     regions = [region for loc in test for region in region_texts(assets[loc], ds.texts[loc])]
     texts = [region.text for region in regions]
     t0 = time.perf_counter()
-    predictions = predict_entities(nlp, texts, beam_width=beam_width)
-    beam_seconds = time.perf_counter() - t0
+    predictions = predict_entities(nlp, texts, scoring=scoring, beam_width=beam_width)  # type: ignore[arg-type]
+    scored_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     list(nlp.pipe(texts))
     greedy_seconds = time.perf_counter() - t0
@@ -132,7 +133,7 @@ def measure(ds: Any, test: list[str], nlp: Any, beam_width: int) -> dict[str, An
     recall = len(right) / gold_total if gold_total else 0.0
     words = sum(len(text.split()) for text in texts)
     return {
-        "beam_width": beam_width,
+        "scoring": scoring if scoring == "path" else f"beam{beam_width}",
         "regions": len(texts),
         "words": words,
         "predictions": len(scores),
@@ -145,7 +146,7 @@ def measure(ds: Any, test: list[str], nlp: Any, beam_width: int) -> dict[str, An
         "ece": round(expected_calibration_error(scores, correct), 4),
         "zero_confidence_share": round(sum(1 for s in scores if s == 0.0) / len(scores), 4) if scores else None,
         "reliability": reliability(scores, correct),
-        "docs_per_second_with_beam": round(len(texts) / beam_seconds, 2),
+        "docs_per_second_scored": round(len(texts) / scored_seconds, 2),
         "docs_per_second_greedy_only": round(len(texts) / greedy_seconds, 2),
     }
 
@@ -153,7 +154,7 @@ def measure(ds: Any, test: list[str], nlp: Any, beam_width: int) -> dict[str, An
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="*", type=Path)
-    parser.add_argument("--seconds", type=float, default=120.0, help="training wall-clock cap per dataset")
+    parser.add_argument("--seconds", type=float, default=240.0, help="training wall-clock cap per dataset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--beam-widths", type=int, nargs="+", default=[16])
     args = parser.parse_args(argv)
@@ -168,15 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         nlp = load_model(model)
         row: dict[str, Any] = {"dataset": ds.name, "split": split, "train_docs": len(train), "test_docs": len(test)}
         row.update(info)
-        row["by_beam_width"] = [measure(ds, test, nlp, width) for width in args.beam_widths]
+        runs = [("path", 0)] + [("beam", width) for width in args.beam_widths]
+        row["by_scoring"] = [measure(ds, test, nlp, scoring, width) for scoring, width in runs]
         results.append(row)
-        for m in row["by_beam_width"]:
+        print(f"{ds.name}: {info}")
+        for m in row["by_scoring"]:
             print(
-                f"{ds.name:16} beam {m['beam_width']:>2}: {m['predictions']} predictions "
+                f"{ds.name:16} {m['scoring']:>7}: {m['predictions']} predictions "
                 f"({m['correct']} correct, F1 {m['f1']:.3f}); mean confidence correct "
                 f"{m['mean_confidence_correct']} vs wrong {m['mean_confidence_wrong']}; AUROC {m['auroc']}; "
                 f"ECE {m['ece']}; zero-confidence {m['zero_confidence_share']}; "
-                f"{m['docs_per_second_with_beam']} docs/s (greedy only {m['docs_per_second_greedy_only']})"
+                f"{m['docs_per_second_scored']} docs/s (greedy only {m['docs_per_second_greedy_only']})"
             )
     write_result("extraction_confidence", {"seconds": args.seconds, "seed": args.seed, "results": results})
     return 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared.extraction.errors import (
     EMPTY_REQUEST,
@@ -122,6 +123,49 @@ class AnalyzeJobRequest:
     @property
     def custom_tasks(self) -> list[CustomEntityTask]:
         return [task for task in self.tasks if isinstance(task, CustomEntityTask)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, for the job's stored input and activity payloads (:meth:`from_dict` reads it back)."""
+        return {
+            "displayName": self.display_name,
+            "documents": [[doc.id, doc.text, doc.language] for doc in self.documents],
+            "tasks": [_task_to_dict(task) for task in self.tasks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalyzeJobRequest:
+        return cls(
+            display_name=data.get("displayName"),
+            documents=tuple(InputDocument(str(i), str(t), lang) for i, t, lang in data["documents"]),
+            tasks=tuple(_task_from_dict(task) for task in data["tasks"]),
+        )
+
+
+def _task_to_dict(task: Task) -> dict[str, Any]:
+    if isinstance(task, UnsupportedTask):
+        return {"index": task.index, "taskName": task.task_name, "kind": task.kind}
+    return {
+        "index": task.index,
+        "taskName": task.task_name,
+        "kind": task.kind,
+        "projectName": task.project_name,
+        "deploymentName": task.deployment_name,
+        "stringIndexType": task.string_index_type.value,
+        "loggingOptOut": task.logging_opt_out,
+    }
+
+
+def _task_from_dict(data: Mapping[str, Any]) -> Task:
+    if data["kind"] != CUSTOM_ENTITY_RECOGNITION:
+        return UnsupportedTask(int(data["index"]), data.get("taskName"), str(data["kind"]))
+    return CustomEntityTask(
+        index=int(data["index"]),
+        task_name=data.get("taskName"),
+        project_name=str(data["projectName"]),
+        deployment_name=str(data["deploymentName"]),
+        string_index_type=StringIndexType(data["stringIndexType"]),
+        logging_opt_out=bool(data.get("loggingOptOut", False)),
+    )
 
 
 @dataclass(frozen=True)

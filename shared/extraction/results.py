@@ -62,6 +62,36 @@ class TaskOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the job's stored results (:meth:`from_dict` reads it back)."""
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "taskName": self.task_name,
+            "status": self.status,
+            "lastUpdate": iso(self.last_update),
+            "projectName": self.project_name,
+            "deploymentName": self.deployment_name,
+            "documents": self.documents,
+            "errors": self.errors,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskOutcome:
+        return cls(
+            index=int(data["index"]),
+            kind=str(data["kind"]),
+            task_name=data.get("taskName"),
+            status=str(data["status"]),
+            last_update=datetime.fromisoformat(data["lastUpdate"]),
+            project_name=data.get("projectName"),
+            deployment_name=data.get("deploymentName"),
+            documents=list(data.get("documents") or []),
+            errors=list(data.get("errors") or []),
+            error=data.get("error"),
+        )
+
 
 def job_status(task_statuses: Sequence[str], *, cancel_requested: bool = False) -> str:
     """The job's status from its tasks' statuses.

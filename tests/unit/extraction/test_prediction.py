@@ -78,8 +78,24 @@ def test_confidence_is_a_probability_that_separates_right_from_wrong(nlp: Langua
     assert right, "the tiny model should get some held-out entities right"
     if wrong:
         assert statistics.mean(right) > statistics.mean(wrong)
+    # the score of a document does not depend on the documents batched with it
+    alone = [predict_entities(nlp, [text])[0] for text in texts]
+    batched = predict_entities(nlp, texts, batch_size=len(texts))
+    assert [e.confidence for doc in alone for e in doc] == pytest.approx(
+        [e.confidence for doc in batched for e in doc], abs=1e-5
+    )
+
+
+def test_beam_scoring_finds_the_same_entities(nlp: Language) -> None:
+    texts = [text for text, _ in HELD_OUT]
+    path = predict_entities(nlp, texts)
+    beam = predict_entities(nlp, texts, scoring="beam")
+    assert [[(e.start, e.end, e.category) for e in doc] for doc in beam] == [
+        [(e.start, e.end, e.category) for e in doc] for doc in path
+    ]
+    assert all(0.0 <= e.confidence <= 1.0 for doc in beam for e in doc)
     # a one-parse beam has nothing to compare with: every entity gets probability 1
-    single = predict_entities(nlp, texts, beam_width=1)
+    single = predict_entities(nlp, texts, scoring="beam", beam_width=1)
     assert {e.confidence for doc in single for e in doc} == {1.0}
 
 

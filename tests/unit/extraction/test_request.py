@@ -182,3 +182,13 @@ def test_document_problems_are_per_document() -> None:
     language = document_problem(InputDocument("1", "Hola", "klingon"))
     assert language is not None and language.inner_code == "UnsupportedLanguageCode"
     assert "klingon" in language.message
+
+
+def test_request_round_trips_through_json() -> None:
+    request = parse_job_request(
+        _body(
+            [{"id": "a", "text": "Zoe\u0301 \U0001f44d", "language": "en"}, {"id": "b", "text": "x"}],
+            [_task(stringIndexType="UnicodeCodePoint"), {"kind": "Healthcare"}],
+        )
+    )
+    assert type(request).from_dict(json.loads(json.dumps(request.to_dict()))) == request

@@ -142,3 +142,10 @@ def test_running_job_counts_tasks_in_progress() -> None:
     state = _state([_custom(0, RUNNING), _custom(1, NOT_STARTED), _custom(2)])
     assert state["status"] == "running"
     assert state["tasks"]["inProgress"] == 2 and state["tasks"]["completed"] == 1
+
+
+def test_outcome_round_trips_through_json() -> None:
+    import json
+
+    outcome = _custom(3, RUNNING, name="x")
+    assert TaskOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
