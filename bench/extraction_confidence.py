@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         nlp = load_model(model)
         row: dict[str, Any] = {"dataset": ds.name, "split": split, "train_docs": len(train), "test_docs": len(test)}
         row.update(info)
-        runs = [("path", 0)] + [("beam", width) for width in args.beam_widths]
+        runs = [("path", 1)] + [("beam", width) for width in args.beam_widths]
         row["by_scoring"] = [measure(ds, test, nlp, scoring, width) for scoring, width in runs]
         results.append(row)
         print(f"{ds.name}: {info}")

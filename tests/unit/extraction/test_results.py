@@ -149,3 +149,21 @@ def test_outcome_round_trips_through_json() -> None:
 
     outcome = _custom(3, RUNNING, name="x")
     assert TaskOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+def test_a_full_job_pages_by_default() -> None:
+    ids = [f"d{i}" for i in range(25)]
+    outcome = TaskOutcome(0, "CustomEntityRecognition", "0", SUCCEEDED, T0, "p", "d", [{"id": i} for i in ids])
+    state = job_state(
+        job_id="j",
+        created=T0,
+        last_updated=T0,
+        expires=None,
+        status=SUCCEEDED,
+        display_name=None,
+        document_ids=ids,
+        outcomes=[outcome],
+        next_link=lambda top, skip: f"next?top={top}&skip={skip}",
+    )
+    assert len(state["tasks"]["items"][0]["results"]["documents"]) == 20
+    assert state["nextLink"] == "next?top=20&skip=20"
