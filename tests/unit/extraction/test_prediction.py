@@ -166,3 +166,21 @@ def test_model_cache_is_lru_bounded_and_loads_each_version_once(model_bytes: byt
     assert loaded == [v1, v2, v3, v2] and cache.loads == 4
     with pytest.raises(ValueError):
         ModelCache(0)
+
+
+def test_served_model_loads_each_blob_once_per_process(model_bytes: bytes) -> None:
+    from shared.extraction.serving import model_cache, served_model
+
+    reads: list[str] = []
+
+    class Blobs:
+        def get_bytes(self, name: str) -> bytes:
+            reads.append(name)
+            return model_bytes
+
+    model_cache(2).clear()
+    first = served_model(Blobs(), "models/p/m/job1/model.bin", 2)
+    again = served_model(Blobs(), "models/p/m/job1/model.bin", 2)
+    assert first is again and reads == ["models/p/m/job1/model.bin"]
+    texts = [text for text, _ in HELD_OUT]
+    assert first.predict(texts) == predict_entities(first.nlp, texts)
