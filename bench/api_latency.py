@@ -28,21 +28,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    BENCH_KEY,
-    DATA_ROOT,
-    ServiceClient,
-    Stack,
-    choose_split,
-    durable_status_url,
-    load_dataset,
-    machine_info,
-    manual_project_json,
-    median,
-    percentile,
-    upload_documents,
-    write_result,
-)
+from bench.client import BENCH_KEY, ServiceClient, upload_documents
+from bench.datasets import choose_split, load_dataset, manual_project_json
+from bench.machine import DATA_ROOT, machine_info, median, percentile, write_result
+from bench.stack import Stack
+from bench.timeline import durable_status_url
 
 
 async def _poll_load(url: str, pollers: int, requests_each: int, interval: float = 0.0) -> dict[str, Any]:

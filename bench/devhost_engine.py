@@ -34,30 +34,26 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/devhost_engine.py` as well as `python -m bench.devhost_engine`
-    sys.path.insert(0, str(ROOT))
-
-from bench import common  # noqa: E402
-from devhost.azurite import Azurite, free_port, start_azurite  # noqa: E402
+from bench import machine as bench_machine
+from bench.machine import ROOT
+from devhost.azurite import Azurite, start_azurite
+from devhost.testing import HostProcess, spawn_host
 
 APP_DIR = ROOT / "bench" / "apps" / "devhost_bench"
 RESULTS = ROOT / "bench" / "results"
 LOG_DIR = RESULTS / "logs"
 HUB_NAME = "DevhostBench"  # bench/apps/devhost_bench/host.json
 DURABLE = "/runtime/webhooks/durabletask"
+SYSTEM_KEY = "bench-system-key"  # DEVHOST_SYSTEM_KEY of the hosts started here (the Durable HTTP API needs it)
 ORCHESTRATOR_STARTED = 12  # DurableTask.Core EventType
 TERMINAL = ("Completed", "Failed", "Terminated")
 READY_TIMEOUT = 120.0
@@ -100,8 +96,8 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def machine_info(argv: Sequence[str]) -> dict[str, Any]:
-    """bench.common's machine record, with this script's key names and command line."""
-    info = common.machine_info()
+    """bench.machine's machine record, with this script's key names and command line."""
+    info = bench_machine.machine_info()
     info["nproc"] = info.pop("cores")
     info["loadavg_at_start"] = [round(x, 2) for x in info["loadavg_at_start"]]
     info["command"] = " ".join([".venv/bin/python", "-m", "bench.devhost_engine", *argv])
@@ -113,75 +109,20 @@ def machine_info(argv: Sequence[str]) -> dict[str, Any]:
 
 @dataclass
 class DevHost:
-    """One ``python -m devhost start`` subprocess (its own session: host and workers stop as a group)."""
+    """One ``python -m devhost start`` subprocess (devhost.testing) and what the benchmark records of it."""
 
+    process: HostProcess
     workers: int
     connection: str
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        env["AzureWebJobsStorage"] = self.connection
-        env["PYTHONPATH"] = str(ROOT)
-        env.pop("FUNCTIONS_WORKER_PROCESS_COUNT", None)  # --workers decides
-        command = [
-            sys.executable, "-m", "devhost", "start", "--app-dir", str(APP_DIR), "--host", "127.0.0.1",
-            "--port", str(self.port), "--no-azurite", "--workers", str(self.workers),
-        ]  # fmt: skip
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        """SIGTERM (graceful), then SIGKILL the session so no worker process outlives the benchmark."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
+        return self.process.endpoint
 
 
-async def wait_ready(session: aiohttp.ClientSession, host: DevHost) -> float:
-    """Poll ``GET /api/ping`` until it answers 200; returns the seconds it took."""
-    began = time.perf_counter()
-    deadline = began + READY_TIMEOUT
-    while time.perf_counter() < deadline:
-        if not host.alive():
-            raise RuntimeError(f"devhost exited with {host.process.returncode if host.process else '?'}:\n"
-                               f"{host.log_tail()}")
-        try:
-            async with session.get(f"{host.endpoint}/api/ping") as response:
-                if response.status == 200:
-                    return time.perf_counter() - began
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.25)
-    raise RuntimeError(f"devhost did not answer within {READY_TIMEOUT:.0f}s:\n{host.log_tail()}")
+async def wait_ready(host: HostProcess) -> float:
+    """Wait until ``GET /api/ping`` answers 200 (devhost.testing); returns the seconds it took."""
+    return await asyncio.to_thread(host.wait_ready, "/api/ping", timeout=READY_TIMEOUT)
 
 
 # ------------------------------------------------------------------------------- durable HTTP client
@@ -489,15 +430,18 @@ async def run(settings: Settings, azurite: Azurite) -> dict[str, Any]:
     latency: list[dict[str, Any]] = []
     # One connection per client: a pool as large as the largest client count.
     connector = aiohttp.TCPConnector(limit=max(settings.clients) + 2)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=connector, headers={"x-functions-key": SYSTEM_KEY}
+    ) as session:
         for round_index in range(settings.rounds):
             order = settings.workers if round_index % 2 == 0 else list(reversed(settings.workers))
             for workers in order:
                 log = LOG_DIR / f"devhost_engine-w{workers}-r{round_index + 1}.log"
-                host = DevHost(workers, azurite.connection_string, log)
-                host.start()
+                connection = azurite.connection_string
+                env = {"AzureWebJobsStorage": connection, "DEVHOST_SYSTEM_KEY": SYSTEM_KEY}
+                host = DevHost(spawn_host(APP_DIR, env, log, workers=workers), workers, connection)
                 try:
-                    seconds = await wait_ready(session, host)
+                    seconds = await wait_ready(host.process)
                     ready[workers].append(round(seconds, 2))
                     logger.info("host (workers=%d) ready in %.1fs on %s", workers, seconds, host.endpoint)
                     series = await fan_out_series(
@@ -510,7 +454,7 @@ async def run(settings: Settings, azurite: Azurite) -> dict[str, Any]:
                             latency.append(await latency_level(session, host, clients, settings, completed_id))
                             logger.info("latency clients=%d done", clients)
                 finally:
-                    host.stop()
+                    host.process.stop()
     fan_out = {f"workers={w}": summarize_fan_out(w, settings.n, runs[w], ready[w]) for w in settings.workers}
     first = f"workers={settings.workers[0]}"
     ratios = {

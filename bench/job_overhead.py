@@ -24,23 +24,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    DATA_ROOT,
-    ServiceClient,
-    Stack,
-    choose_split,
-    default_service_settings,
-    load_dataset,
-    machine_info,
-    manual_project_json,
-    median,
-    probe_steps_per_second,
-    ratio,
-    run_direct,
-    service_train_and_evaluate,
-    upload_documents,
-    write_result,
-)
+from bench.client import ServiceClient, upload_documents
+from bench.datasets import choose_split, load_dataset, manual_project_json
+from bench.direct import probe_steps_per_second, run_direct
+from bench.machine import DATA_ROOT, machine_info, median, ratio, write_result
+from bench.stack import Stack, default_service_settings
+from bench.timeline import service_train_and_evaluate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,15 @@ Same wall-clock budget, exactly:
     ``--cli-cap budget`` gives the CLI B instead (always so with ``--cli-only``).
 Runs alternate A B A B ... and medians are reported for ``--repeats N``.
 
+``--in-process`` compares training configurations instead of the whole service: the CLI and one arm per
+``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process), all
+under the same wall-clock budget ``--budget``, rotated per repeat, with F1, words/s at prediction, CPU
+seconds and model size as medians and ranges; ``--budget-kind cpu`` makes the budget CPU seconds, for a
+loaded machine (see bench/side_by_side.py).
+
 Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--budget S] [folders...]``
+       ``.venv/bin/python -m bench.quality_vs_cli --in-process --arm 2022-05-01 --arm 2026-11-29
+       --repeats 3 --budget 75 FOLDER...``
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from bench.common import (
     upload_documents,
     write_result,
 )
+from bench.side_by_side import print_table, side_by_side
 
 
 def default_datasets() -> list[Path]:
@@ -82,6 +91,31 @@ def calibrate_steps(
     steps = int(probe["steps_per_second"] * args.budget * args.service_fraction)
     steps = max(eval_frequency, steps // eval_frequency * eval_frequency)
     return {"max_steps": steps, "probe": probe}
+
+
+def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    ds = load_dataset(folder, args.project_file)
+    train, test, split_desc = choose_split(ds, args.split, args.seed)
+    print(f"\n== {ds.name}: {len(train)} train / {len(test)} test documents, split {split_desc}")
+    result = side_by_side(
+        ds,
+        train,
+        test,
+        arms=["cli", *args.arm],
+        repeats=args.repeats,
+        budget=args.budget,
+        seed=args.seed,
+        settings=default_service_settings(),
+        budget_kind=args.budget_kind,
+    )
+    print_table(ds.name, result["summary"])
+    return {
+        "dataset": ds.name,
+        "split": split_desc,
+        "train_docs": len(train),
+        "test_docs": len(test),
+        **result,
+    }
 
 
 def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -216,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-only", action="store_true")
     parser.add_argument("--service-only", action="store_true")
     parser.add_argument("--quick", action="store_true", help="budget 30 s, probe 6 s (a few minutes in all)")
+    parser.add_argument("--in-process", action="store_true", help="config versions vs the CLI, no service")
+    parser.add_argument(
+        "--budget-kind",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="--in-process: --budget in wall or CPU s",
+    )
+    parser.add_argument(
+        "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.budget, args.probe_seconds = 30.0, 6.0
@@ -223,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.project_file and len(folders) != 1:
         parser.error("--project-file needs exactly one folder")
     results = {"benchmark": "quality_vs_cli", "machine": machine_info(), "args": vars(args), "datasets": []}
+    if args.in_process:
+        if not args.arm:
+            parser.error("--in-process needs at least one --arm")
+        for folder in folders:
+            results["datasets"].append(run_in_process(folder, args))
+        write_result("quality_vs_cli", results)
+        return 0
     for folder in folders:
         results["datasets"].append(run_dataset(folder, args))
     print("\n dataset            service F1  cli F1   ratio | service s  cli s   ratio")

@@ -23,19 +23,12 @@ import sys
 import time
 from typing import Any
 
-from bench.common import (
-    JobTimeline,
-    MemorySampler,
-    ServiceClient,
-    Stack,
-    durable_status_url,
-    job_phase_seconds,
-    machine_info,
-    ratio,
-    upload_documents,
-    write_result,
-)
+from bench.client import ServiceClient, upload_documents
+from bench.machine import machine_info, ratio, write_result
+from bench.memory import MemorySampler
+from bench.stack import Stack
 from bench.synthetic import generate_project
+from bench.timeline import JobTimeline, durable_status_url, job_phase_seconds
 
 
 def run_size(documents: int, args: argparse.Namespace) -> dict[str, Any]:

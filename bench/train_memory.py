@@ -15,7 +15,8 @@ the service's own ``build_doc_bin`` into shards of 200 documents, split like a j
 * peak RSS of the process (``resource.getrusage(RUSAGE_SELF).ru_maxrss``).
 
 ``--baseline REV`` also measures ``shared/ner/training.py`` as of git revision REV (extracted to a
-temporary module), interleaved with the current code, so ratios are taken under the same load.
+temporary module; only revisions before it became the ``shared/ner/training/`` package), interleaved
+with the current code, so ratios are taken under the same load.
 
 Usage: ``.venv/bin/python -m bench.train_memory [--sizes 1000 4000 16000] [--baseline REV]``
 Nothing here runs in CI.
@@ -80,6 +81,8 @@ def _corpus(documents: int) -> tuple[list[str], list[bytes], list[bytes]]:
 
 
 def _load_module(path: str) -> Any:
+    if not path.endswith(".py"):  # the current package, by module name
+        return importlib.import_module(path)
     spec = importlib.util.spec_from_file_location("training_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -170,7 +173,7 @@ def main() -> None:
         )
         return
 
-    variants = {"current": str(ROOT / "shared" / "ner" / "training.py")}
+    variants = {"current": "shared.ner.training"}
     if args.baseline:
         source = subprocess.run(
             ["git", "show", f"{args.baseline}:shared/ner/training.py"],

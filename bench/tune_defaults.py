@@ -1,4 +1,4 @@
-"""A/B study of candidate changes to shared/ner/config.cfg at an equal wall-clock budget.
+"""A/B study of candidate changes to a training config (shared/ner/configs/) at an equal wall-clock budget.
 
 Everything runs in this one process with the service's own trainer (no host, no Azurite): per dataset
 the Test documents are fixed (the file's ``dataset`` field when every document has one, else the
@@ -8,10 +8,12 @@ with the service's ``carve_dev_set`` (seeded by the run's seed, as the pipeline 
 wall-clock (the service's default max_steps / patience / eval_frequency still apply). The best model is
 scored on the Test documents with shared/ner/evaluation.py (exact span+type micro-F1).
 
-Arms alternate (A B A B ...) per seed so slow drift of the machine's load hits both arms alike. A
-candidate's config is the baseline config text with some ``key = value`` lines replaced; it is handed to
-the trainer by replacing ``shared.ner.training._config_text`` in this process only (the trained model
-carries its config, so every chunk uses it).
+Arms alternate (A B A B ...) per seed so slow drift of the machine's load hits both arms alike. The
+baseline arm is the config of ``--base-version`` (a ``trainingConfigVersion``), each ``--version`` adds an
+arm with that version's config, and a candidate's config is the baseline config text with some
+``key = value`` lines replaced; the text is handed to the trainer by replacing
+``shared.ner.training.model._config_text`` in this process only (the trained model carries its config,
+so every chunk uses it).
 
 Usage::
 
@@ -68,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="wall-clock training budget per run")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the 80/20 test split (fixed)")
-    parser.add_argument("--candidate", action="append", required=True, help="name=section.key=value,...")
+    parser.add_argument("--candidate", action="append", default=[], help="name=section.key=value,...")
+    parser.add_argument("--base-version", default="2022-05-01", help="trainingConfigVersion of the baseline")
+    parser.add_argument("--version", action="append", default=[], help="another trainingConfigVersion arm")
     # the service's defaults (shared/config.py): NER_TRAIN_MAX_STEPS / _PATIENCE / _EVAL_FREQUENCY
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--patience", type=int, default=600)
@@ -76,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = parser.parse_args(argv)
 
-    import shared.ner.training as training
+    import shared.ner.training.model as training
+    from shared.ner import config_versions
 
-    base = training.CONFIG_PATH.read_text(encoding="utf-8")
-    arms: list[tuple[str, str]] = [("baseline", base)]
+    base = config_versions.config_text(args.base_version, "en")
+    arms: list[tuple[str, str]] = [(args.base_version, base)]
+    arms += [(version, config_versions.config_text(version, "en")) for version in args.version]
     for spec in args.candidate:
         name, overrides = parse_candidate(spec)
         arms.append((name, patched_config(base, overrides)))
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         for ds, train, test in loaded:
             for arm, text in arms:
-                training._config_text = lambda text=text: text  # type: ignore[assignment]
+                training._config_text = lambda version, lang, text=text: text  # type: ignore[assignment]
                 t0 = time.perf_counter()
                 run = run_direct(
                     ds,

@@ -51,8 +51,11 @@ class Azurite:
     process: subprocess.Popen[bytes] | None = None
     workdir: str | None = None
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the process and keep its data (a storage outage, for fault tests; see ``restart``)."""
         if self.process is not None and self.process.poll() is None:
             # Azurite shuts down on SIGINT (Ctrl+C) but ignores SIGTERM for a long while.
             self.process.send_signal(signal.SIGINT)
@@ -61,6 +64,16 @@ class Azurite:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start again after ``halt``: same ports, account and data folder."""
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        _wait_for_ports(self, timeout)
+
+    def stop(self) -> None:
+        self.halt()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -123,15 +136,24 @@ def start_azurite(
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
-    azurite = Azurite(connection_string=connection, process=process, workdir=workdir, ports=ports)
+    azurite = Azurite(
+        connection_string=connection, process=process, workdir=workdir, ports=ports, command=command, env=env
+    )
+    _wait_for_ports(azurite, timeout)
+    return azurite
+
+
+def _wait_for_ports(azurite: Azurite, timeout: float) -> None:
+    process = azurite.process
+    assert process is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
             azurite.stop()
             raise RuntimeError(f"Azurite exited with code {process.returncode}: {stderr.strip()}")
-        if all(port_open(port) for port in ports.values()):
-            return azurite
+        if all(port_open(port) for port in azurite.ports.values()):
+            return
         time.sleep(0.2)
     azurite.stop()
-    raise RuntimeError(f"Azurite did not open ports {ports} within {timeout:.0f}s")
+    raise RuntimeError(f"Azurite did not open ports {azurite.ports} within {timeout:.0f}s")

@@ -73,7 +73,8 @@ def binding_data_from_json(body: bytes | str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Not JSON, or nested deeper than the parser goes: no binding data (the function decides).
         return {}
     return dict(value) if isinstance(value, dict) else {}
 

@@ -7,14 +7,20 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from devhost import settings as host_settings
-from devhost.http_server import UserRoutes, describe_routes
+from devhost.azurite import free_port
+from devhost.durable import api as durable_api
+from devhost.durable.engine import DurableEngine
+from devhost.durable.payloads import RPC_PATH, DurableUrls
+from devhost.durable.store import TableStore
+from devhost.http_server import UserRoutes, describe_routes, json_errors
+from devhost.hub_lease import HubLease, describe_holder
 from devhost.indexer import IndexedApp, load_app
 from devhost.invoker import Invoker
+from devhost.keys import system_key
 from devhost.queues import QueueListener, QueueOptions, resolve_queue_name
 from devhost.timers import TimerScheduler, timer_jobs
 
@@ -75,41 +81,46 @@ class Host:
             os.environ[host_settings.DEFAULT_STORAGE_SETTING] = connection_string
         self.app: IndexedApp = load_app(self.app_dir)
         self.connection_string = connection_string or os.environ.get(host_settings.DEFAULT_STORAGE_SETTING, "")
-        self.engine: Any = None
+        self.engine: DurableEngine | None = None
         self.invoker: Invoker | None = None
         self.user_routes: UserRoutes | None = None
         self.timers: TimerScheduler | None = None
         self.listeners: list[QueueListener] = []
         self._runner: web.AppRunner | None = None
+        self._rpc_runner: web.AppRunner | None = None
+        self._lease: HubLease | None = None
         self._started = False
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _build_engine(self) -> Any:
+    def _build_engine(self) -> DurableEngine | None:
         if not needs_durable(self.app):
             return None
-        try:
-            from devhost.durable.engine import DurableEngine
-            from devhost.durable.store import TableStore
-        except ImportError as exc:
-            raise RuntimeError(
-                f"the app uses Durable Functions but devhost.durable is not available: {exc}"
-            ) from exc
         if not self.connection_string:
             raise RuntimeError("the durable engine needs a storage connection (AzureWebJobsStorage)")
         store = TableStore(self.connection_string, self.app.hub_name)
-        return DurableEngine(self.app, store, base_url=self.base_url, worker_count=self.workers)
+        return DurableEngine(self.app, store, worker_count=self.workers)
 
     async def start(self) -> None:
         """Bind the port, start the engine, timers and queue listeners."""
         if self.port == 0:
-            from devhost.azurite import free_port
-
             self.port = free_port()
         self.engine = self._build_engine()
-        client_binding = self.engine.client_binding_json if self.engine is not None else None
+        urls: DurableUrls | None = None
+        if self.engine is not None:
+            # One host per task hub, before anything is bound or started (HubTaken names the holder).
+            self._lease = HubLease(self.connection_string, self.engine.hub_name, describe_holder(self.base_url))
+            await self._lease.acquire()
+            # The SDK's client calls a loopback listener of its own that needs no key (the extension's
+            # 127.0.0.1:17071); the public webhooks on the host's port require the system key.
+            rpc_port = free_port()
+            urls = DurableUrls(
+                self.base_url, self.engine.hub_name, key=system_key(self.app_dir),
+                rpc_base_url=f"http://127.0.0.1:{rpc_port}{RPC_PATH}/",
+            )
+        client_binding = urls.client_binding_json if urls is not None else None
         self.invoker = Invoker(self.app, client_binding=client_binding)
         # asyncio.to_thread in async handlers (every storage call of the HTTP API) uses the default
         # executor: give it the invoker's I/O-sized pool instead of min(32, cpus + 4) threads.
@@ -119,9 +130,14 @@ class Host:
         options = QueueOptions.from_host_json(self.app.host_json)
         listeners = [QueueListener(self.invoker, f, options) for f in self.app.by_trigger("queueTrigger")]
 
-        web_app = web.Application(client_max_size=100 * 1024 * 1024)
-        if self.engine is not None:
-            self.engine.add_routes(web_app)
+        web_app = web.Application(client_max_size=100 * 1024 * 1024, middlewares=[json_errors])
+        if self.engine is not None and urls is not None:
+            durable_api.add_routes(web_app, self.engine, urls, key=urls.key)
+            rpc_app = web.Application(client_max_size=100 * 1024 * 1024, middlewares=[json_errors])
+            durable_api.add_routes(rpc_app, self.engine, urls, prefix=RPC_PATH)
+            self._rpc_runner = web.AppRunner(rpc_app, access_log=None, handle_signals=False)
+            await self._rpc_runner.setup()
+            await web.TCPSite(self._rpc_runner, "127.0.0.1", rpc_port).start()
         self.user_routes = UserRoutes(self.app, self.invoker)
         self.user_routes.add_to(web_app)
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
@@ -132,6 +148,8 @@ class Host:
         try:
             if self.engine is not None:
                 await self.engine.start()
+                if self._lease is not None:
+                    self._lease.keep(self.engine.stop)
             self.timers = TimerScheduler(self.invoker, jobs)
             self.timers.start()
             for listener in listeners:
@@ -154,9 +172,13 @@ class Host:
                 await self.engine.stop()
             except Exception:
                 logger.exception("Stopping the durable engine failed")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._lease is not None:
+            await self._lease.release()
+            self._lease = None
+        for runner in (self._runner, self._rpc_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._rpc_runner = None
         await _close_durable_client_session()
         if self.invoker is not None:
             loop = asyncio.get_running_loop()
@@ -191,3 +213,4 @@ class Host:
                 detail = function.trigger_type
             lines.append(f"{function.name}: {detail}")
         return lines
+

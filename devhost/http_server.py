@@ -118,23 +118,40 @@ class UserRoutes:
         if match is None:
             return web.Response(status=404)
         route = match.target
-        body = await request.read()
-        func_request = to_func_request(request, body, match.route_params)
-        data: dict[str, Any] = binding_data_from_json(body)
-        data.update(match.route_params)
-        data["query"] = dict(request.query)
-        data["headers"] = dict(func_request.headers)
         try:
+            body = await request.read()
+            func_request = to_func_request(request, body, match.route_params)
+            data: dict[str, Any] = binding_data_from_json(body)
+            data.update(match.route_params)
+            data["query"] = dict(request.query)
+            data["headers"] = dict(func_request.headers)
             result = await self.invoker.invoke(
                 route.function, func_request, binding_data=data, reason=f"HTTP {request.method} {request.path}"
             )
             return to_web_response(result.value, route.function.name)
-        except FunctionInvocationError:
-            # Already logged with its traceback by the invoker; the real host answers an empty 500.
-            return web.Response(status=500)
+        except FunctionInvocationError as exc:
+            # Already logged with its traceback by the invoker.
+            return host_error_response(route.function.name, exc.invocation_id)
         except Exception:
-            logger.exception("Converting the response of '%s' failed", route.function.name)
-            return web.Response(status=500)
+            logger.exception("Serving '%s' failed", route.function.name)
+            return host_error_response(route.function.name, None)
+
+
+def host_error_response(function_name: str, invocation_id: str | None) -> web.Response:
+    """Azure's error JSON for a function that failed: a 500 that names the function, not its internals.
+
+    A 5xx for a caller's mistake is a bug of the app to fix; the host still never shows a traceback.
+    """
+    where = f" (invocation {invocation_id})" if invocation_id else ""
+    return internal_error(f"The function '{function_name}' failed{where}; the host log has the details.")
+
+
+def internal_error(message: str) -> web.Response:
+    """Azure's error JSON, status 500, with ``x-ms-error-code``."""
+    return web.json_response(
+        {"error": {"code": "InternalServerError", "message": message, "details": []}},
+        status=500, headers={"x-ms-error-code": "InternalServerError"},
+    )
 
 
 def describe_routes(routes: Iterable[HttpRoute], base_url: str) -> list[str]:
@@ -144,3 +161,17 @@ def describe_routes(routes: Iterable[HttpRoute], base_url: str) -> list[str]:
         methods = ",".join(route.methods) if route.methods else ",".join(ALL_METHODS[:5])
         lines.append(f"{route.function.name}: [{methods}] {base_url.rstrip('/')}/{route.template.template.strip('/')}")
     return lines
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Whatever escapes a handler (the Durable API while storage is away...) becomes Azure's error JSON
+    500 instead of aiohttp's plain-text page; the traceback goes to the log only."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return internal_error("The host failed to serve this request; its log has the details.")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from shared.service.training_jobs import ORCHESTRATOR_NAME
-
-TRAINING_ORCHESTRATOR = ORCHESTRATOR_NAME
+from shared.jobs.kinds import TRAINING_ORCHESTRATOR as TRAINING_ORCHESTRATOR
 
 PREPARE_TRAINING = "prepare_training"
 CONVERT_SHARD = "convert_shard"
 INIT_TRAINING = "init_training"
 TRAIN_CHUNK = "train_chunk"
-RECORD_TRAINING_PROGRESS = "record_training_progress"
 START_EVALUATION = "start_evaluation"
 EVALUATE_SHARD = "evaluate_shard"
 FINALIZE_TRAINING = "finalize_training"
@@ -22,7 +19,6 @@ ACTIVITIES = (
     CONVERT_SHARD,
     INIT_TRAINING,
     TRAIN_CHUNK,
-    RECORD_TRAINING_PROGRESS,
     START_EVALUATION,
     EVALUATE_SHARD,
     FINALIZE_TRAINING,

@@ -9,7 +9,9 @@ from functions import _http
 from functions.operations import start_operation
 from shared.config import get_settings
 from shared.models import TrainedModelRecord
-from shared.service import models, projects
+from shared.operations import snapshots
+from shared.operations.requests import LOAD_SNAPSHOT, get_operation_job
+from shared.service import trained_models
 
 bp = df.Blueprint()
 
@@ -29,7 +31,7 @@ def _same(item: dict) -> dict:
 @_http.api_handler
 def list_trained_models(req: func.HttpRequest) -> func.HttpResponse:
     """The project's trained models, paged."""
-    return _http.paged_response(req, models.list_models(get_settings(), _http.route(req, "projectName")), _model_public)
+    return _http.paged_response(req, trained_models.list_models(get_settings(), _http.route(req, "projectName")), _model_public)
 
 
 @bp.route(route=MODEL, methods=["GET"])
@@ -37,14 +39,14 @@ def list_trained_models(req: func.HttpRequest) -> func.HttpResponse:
 def get_trained_model(req: func.HttpRequest) -> func.HttpResponse:
     """One trained model."""
     name, label = _http.route(req, "projectName"), _http.route(req, "trainedModelLabel")
-    return _http.json_response(models.get_model(get_settings(), name, label).to_public())
+    return _http.json_response(trained_models.get_model(get_settings(), name, label).to_public())
 
 
 @bp.route(route=MODEL, methods=["DELETE"])
 @_http.api_handler
 def delete_trained_model(req: func.HttpRequest) -> func.HttpResponse:
     """Delete a trained model; 204."""
-    models.delete_model(get_settings(), _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"))
+    trained_models.delete_model(get_settings(), _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"))
     return _http.no_content()
 
 
@@ -53,7 +55,7 @@ def delete_trained_model(req: func.HttpRequest) -> func.HttpResponse:
 def get_evaluation_summary(req: func.HttpRequest) -> func.HttpResponse:
     """The model's evaluation summary (per-entity and micro/macro metrics, confusion matrix)."""
     name, label = _http.route(req, "projectName"), _http.route(req, "trainedModelLabel")
-    return _http.json_response(models.get_evaluation_summary(get_settings(), name, label))
+    return _http.json_response(trained_models.get_evaluation_summary(get_settings(), name, label))
 
 
 @bp.route(route=f"{MODEL}/evaluation/result", methods=["GET"])
@@ -62,7 +64,7 @@ def list_evaluation_results(req: func.HttpRequest) -> func.HttpResponse:
     """Expected vs. predicted entities of each test document, paged."""
     name, label = _http.route(req, "projectName"), _http.route(req, "trainedModelLabel")
     index_type = req.params.get("stringIndexType")
-    results = models.list_evaluation_results(get_settings(), name, label, string_index_type=index_type)
+    results = trained_models.list_evaluation_results(get_settings(), name, label, string_index_type=index_type)
     return _http.paged_response(req, results, _same)
 
 
@@ -72,7 +74,7 @@ def list_evaluation_results(req: func.HttpRequest) -> func.HttpResponse:
 async def load_model_snapshot(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Restore the project's assets from the model's snapshot; 202 pointing at ``load-snapshot/jobs/{jobId}``."""
     name, label = _http.route(req, "projectName"), _http.route(req, "trainedModelLabel")
-    op = await asyncio.to_thread(projects.start_load_snapshot, get_settings(), name, label)
+    op = await asyncio.to_thread(snapshots.start_load_snapshot, get_settings(), name, label)
     return await start_operation(req, client, op)
 
 
@@ -81,5 +83,5 @@ async def load_model_snapshot(req: func.HttpRequest, client: df.DurableOrchestra
 def get_load_snapshot_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a load-snapshot job."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    job = projects.get_operation_job(get_settings(), projects.LOAD_SNAPSHOT, name, job_id)
+    job = get_operation_job(get_settings(), LOAD_SNAPSHOT, name, job_id)
     return _http.json_response(job.to_public())

@@ -15,14 +15,14 @@ import azure.functions as func
 
 from functions import _http
 from shared.config import get_settings
-from shared.service import projects
-from shared.service.projects import OperationRequest
+from shared.jobs.kinds import OPERATION_ORCHESTRATOR
+from shared.operations.requests import OperationRequest
+from shared.operations.run import abandon_operation, run_operation
 
 log = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 
-OPERATION_ORCHESTRATOR = "project_operation_orchestrator"
 RUN_OPERATION_ACTIVITY = "run_project_operation"
 FAIL_OPERATION_ACTIVITY = "fail_project_operation"
 
@@ -30,14 +30,8 @@ _RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_o
 
 
 def operation_location(req: func.HttpRequest, op: OperationRequest) -> str:
-    """The absolute status URL clients poll for ``op`` (Azure's path per operation kind)."""
-    paths = {
-        projects.IMPORT: f"{op.project_name}/import/jobs/{op.job_id}",
-        projects.EXPORT: f"{op.project_name}/export/jobs/{op.job_id}",
-        projects.DELETION: f"{projects.GLOBAL_SCOPE}/deletion-jobs/{op.job_id}",
-        projects.LOAD_SNAPSHOT: f"{op.project_name}/models/{op.params.get('modelLabel')}/load-snapshot/jobs/{op.job_id}",
-    }
-    return _http.projects_url(req, paths[op.kind])
+    """The absolute status URL clients poll for ``op`` (declared by its kind)."""
+    return _http.projects_url(req, op.job_kind.location_path(op.project_name, op.job_id, op.params))
 
 
 async def start_operation(req: func.HttpRequest, client: df.DurableOrchestrationClient, op: OperationRequest) -> func.HttpResponse:
@@ -48,7 +42,7 @@ async def start_operation(req: func.HttpRequest, client: df.DurableOrchestration
     try:
         await client.start_new(OPERATION_ORCHESTRATOR, op.job_id, op.to_dict())
     except Exception as exc:
-        await asyncio.to_thread(projects.abandon_operation, get_settings(), op, f"could not start: {exc}")
+        await asyncio.to_thread(abandon_operation, get_settings(), op, f"could not start: {exc}")
         raise
     return _http.accepted(operation_location(req, op))
 
@@ -72,7 +66,7 @@ def project_operation_orchestrator(context: df.DurableOrchestrationContext) -> G
 @bp.activity_trigger(input_name="request")
 def run_project_operation(request: dict) -> dict:
     """Run an import/export/deletion/load-snapshot job."""
-    job = projects.run_operation(get_settings(), OperationRequest.from_dict(request))
+    job = run_operation(get_settings(), OperationRequest.from_dict(request))
     return {"status": job.status}
 
 
@@ -80,5 +74,5 @@ def run_project_operation(request: dict) -> dict:
 def fail_project_operation(failure: dict) -> dict:
     """Mark an operation job failed after its activity failed unexpectedly."""
     request = OperationRequest.from_dict(failure["request"])
-    job = projects.abandon_operation(get_settings(), request, str(failure.get("reason", "unknown error")))
+    job = abandon_operation(get_settings(), request, str(failure.get("reason", "unknown error")))
     return {"status": job.status}

@@ -16,12 +16,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from functions import activity_names as names
-from shared.service.pipeline import error_from_failure
+from shared.jobs.failures import failure_from_text
+from shared.training.payloads import ChunkSummary, PreparedTraining, ShardEvaluation, TrainingPlan
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
 
-# Storage hiccups are retried a few times; a user's mistake (InvalidArgument...) is not.
+# Most activities get the Durable retry policy (every failure retried a few times); the checked ones,
+# where a user's mistake is the likely failure, retry only what the failure contract marks retryable.
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
 CHECKED_ATTEMPTS = 3
 CHECKED_RETRY_DELAY = timedelta(seconds=5)
@@ -42,15 +44,14 @@ def _log(context: df.DurableOrchestrationContext, ref: dict[str, Any], phase: st
 def _call_checked(
     context: df.DurableOrchestrationContext, name: str, payload: dict[str, Any], phase: str
 ) -> Generator[Any, Any, Any]:
-    """Call an activity that may fail on user input: retry only failures that look transient."""
+    """Call an activity that may fail on user input: retry only failures marked ``retryable``."""
     attempt = 1
     while True:
         try:
             result = yield context.call_activity(name, payload)
             return result
         except Exception as exc:
-            _, transient = error_from_failure(str(exc), phase=phase)
-            if not transient or attempt >= CHECKED_ATTEMPTS:
+            if not failure_from_text(str(exc), phase=phase).retryable or attempt >= CHECKED_ATTEMPTS:
                 raise
             attempt += 1
             yield context.create_timer(context.current_utc_datetime + CHECKED_RETRY_DELAY)
@@ -68,16 +69,11 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
     phase = "splitting"
     try:
         context.set_custom_status(_status(phase))
-        prepared = yield from _call_checked(context, names.PREPARE_TRAINING, ref, phase)
-        _log(
-            context,
-            ref,
-            phase,
-            f"{prepared['train_documents']} training documents, {prepared['test_documents']} test",
-        )
+        prepared = PreparedTraining.from_dict((yield from _call_checked(context, names.PREPARE_TRAINING, ref, phase)))
+        _log(context, ref, phase, f"{prepared.train_documents} training documents, {prepared.test_documents} test")
 
         phase = "converting"
-        shards = prepared["train_shards"] + prepared["dev_shards"] + prepared["test_shards"]
+        shards = prepared.all_shards
         context.set_custom_status(_status(phase, shards=len(shards)))
         yield context.task_all(
             [
@@ -89,65 +85,41 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         phase = "training"
         # Initialising the model is training work: report the phase before it, not after.
         context.set_custom_status(_status(phase, step=0, percentComplete=0))
-        plan = yield context.call_activity_with_retry(names.INIT_TRAINING, RETRY, ref)
-        max_steps = int(plan["max_steps"])
+        plan = TrainingPlan.from_dict((yield context.call_activity_with_retry(names.INIT_TRAINING, RETRY, ref)))
+        max_steps = plan.max_steps
         context.set_custom_status(_status(phase, step=0, maxSteps=max_steps, percentComplete=0))
-        seconds = 0.0
-        steps_timed = 0
         while True:
-            chunk = yield context.call_activity_with_retry(names.TRAIN_CHUNK, RETRY, ref)
-            if chunk["stop_reason"] == "cancelled":
+            chunk = ChunkSummary.from_dict((yield context.call_activity_with_retry(names.TRAIN_CHUNK, RETRY, ref)))
+            if chunk.stop_reason == "cancelled":
                 yield context.call_activity_with_retry(names.CANCEL_TRAINING, RETRY, ref)
-                context.set_custom_status(_status("cancelled", step=chunk["step"]))
+                context.set_custom_status(_status("cancelled", step=chunk.step))
                 return {"status": "cancelled"}
-            seconds += float(chunk["seconds"])
-            steps_timed += int(chunk["steps_run"])
-            if chunk.get("percent_complete") is not None:
-                # The chunk recorded the job's progress itself: no extra activity round trip per chunk.
-                progress = {
-                    "percent_complete": chunk["percent_complete"],
-                    "estimated_end": chunk.get("estimated_end"),
-                }
-            else:
-                # A chunk result without progress (an activity from before chunks recorded it, replayed
-                # from an in-flight orchestration's history): record it as such histories expect.
-                progress = yield context.call_activity_with_retry(
-                    names.RECORD_TRAINING_PROGRESS,
-                    RETRY,
-                    {
-                        **ref,
-                        "step": chunk["step"],
-                        "max_steps": max_steps,
-                        "finished": chunk["finished"],
-                        "seconds_per_step": seconds / steps_timed if steps_timed else None,
-                    },
-                )
+            # The chunk recorded the job's progress itself: no extra activity round trip per chunk.
             context.set_custom_status(
                 _status(
                     phase,
-                    step=chunk["step"],
+                    step=chunk.step,
                     maxSteps=max_steps,
-                    percentComplete=progress["percent_complete"],
-                    loss=chunk["loss"],
-                    bestScore=chunk["best_score"],
-                    estimatedEndDateTime=progress["estimated_end"],
+                    percentComplete=chunk.percent_complete,
+                    loss=chunk.loss,
+                    bestScore=chunk.best_score,
+                    estimatedEndDateTime=chunk.estimated_end,
                 )
             )
-            if chunk["finished"]:
-                _log(
-                    context, ref, phase, f"training stopped at step {chunk['step']} ({chunk['stop_reason']})"
-                )
+            if chunk.finished:
+                _log(context, ref, phase, f"training stopped at step {chunk.step} ({chunk.stop_reason})")
                 break
 
         phase = "evaluating"
         yield context.call_activity_with_retry(names.START_EVALUATION, RETRY, ref)
-        context.set_custom_status(_status(phase, shards=len(prepared["test_shards"])))
-        evaluations = yield context.task_all(
+        context.set_custom_status(_status(phase, shards=len(prepared.test_shards)))
+        results = yield context.task_all(
             [
                 context.call_activity_with_retry(names.EVALUATE_SHARD, RETRY, {**ref, "shard": s})
-                for s in prepared["test_shards"]
+                for s in prepared.test_shards
             ]
         )
+        evaluations = [ShardEvaluation.from_dict(result) for result in results]
 
         phase = "registering"
         context.set_custom_status(_status(phase))
@@ -156,8 +128,8 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
             names.FINALIZE_TRAINING,
             {
                 **ref,
-                "shard_counts": [evaluation["counts"] for evaluation in evaluations],
-                "eval_shards": [evaluation["shard"] for evaluation in evaluations],
+                "shard_counts": [evaluation.counts for evaluation in evaluations],
+                "eval_shards": [evaluation.shard for evaluation in evaluations],
             },
             phase,
         )
@@ -165,7 +137,7 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         _log(context, ref, "done", f"model '{result['model_label']}' registered")
         return {"status": "succeeded", **result}
     except Exception as exc:  # every failure ends as a failed job with errors[], not a Failed instance
-        error, _ = error_from_failure(str(exc), phase=phase)
+        error = failure_from_text(str(exc), phase=phase).to_error()
         _log(context, ref, phase, f"failed: {error.get('message')}")
         yield context.call_activity_with_retry(
             names.FAIL_TRAINING, RETRY, {**ref, "phase": phase, "errors": [error]}

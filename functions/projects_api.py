@@ -13,6 +13,8 @@ from functions import _http
 from functions.operations import start_operation
 from shared.config import get_settings
 from shared.models import ProjectRecord
+from shared.operations import deletion, exports, imports
+from shared.operations.requests import DELETION, EXPORT, IMPORT, get_operation_job
 from shared.service import projects
 
 bp = df.Blueprint()
@@ -54,7 +56,7 @@ def list_projects(req: func.HttpRequest) -> func.HttpResponse:
 @_http.api_handler
 async def delete_project(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start deleting a project; 202 pointing at ``global/deletion-jobs/{jobId}``."""
-    op = await asyncio.to_thread(projects.start_deletion, get_settings(), _http.route(req, "projectName"))
+    op = await asyncio.to_thread(deletion.start_deletion, get_settings(), _http.route(req, "projectName"))
     return await start_operation(req, client, op)
 
 
@@ -62,7 +64,7 @@ async def delete_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 @_http.api_handler
 def get_project_deletion_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a project deletion job."""
-    job = projects.get_operation_job(get_settings(), projects.DELETION, "", _http.route(req, "jobId"))
+    job = get_operation_job(get_settings(), DELETION, "", _http.route(req, "jobId"))
     return _http.json_response(job.to_public())
 
 
@@ -73,7 +75,7 @@ async def import_project(req: func.HttpRequest, client: df.DurableOrchestrationC
     """Validate a project file and start importing it; 202 pointing at ``import/jobs/{jobId}``."""
     body = _http.read_json(req)
     name, file_format = _http.route(req, "projectName"), req.headers.get("format")
-    op = await asyncio.to_thread(projects.start_import, get_settings(), name, body, file_format=file_format)
+    op = await asyncio.to_thread(imports.start_import, get_settings(), name, body, file_format=file_format)
     return await start_operation(req, client, op)
 
 
@@ -82,7 +84,7 @@ async def import_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 def get_import_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of an import job."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    return _http.json_response(projects.get_operation_job(get_settings(), projects.IMPORT, name, job_id).to_public())
+    return _http.json_response(get_operation_job(get_settings(), IMPORT, name, job_id).to_public())
 
 
 @bp.route(route=f"{PROJECT}/:export", methods=["POST"])
@@ -91,7 +93,7 @@ def get_import_job(req: func.HttpRequest) -> func.HttpResponse:
 async def export_project(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start exporting the project (or ``trainedModelLabel``'s snapshot); 202 pointing at ``export/jobs/{jobId}``."""
     op = await asyncio.to_thread(
-        projects.start_export,
+        exports.start_export,
         get_settings(),
         _http.route(req, "projectName"),
         string_index_type=req.params.get("stringIndexType"),
@@ -106,7 +108,7 @@ async def export_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 def get_export_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of an export job; ``resultUrl`` once it succeeded."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    return _http.json_response(projects.get_operation_job(get_settings(), projects.EXPORT, name, job_id).to_public())
+    return _http.json_response(get_operation_job(get_settings(), EXPORT, name, job_id).to_public())
 
 
 @bp.route(route=f"{PROJECT}/export/jobs/{{jobId}}/result", methods=["GET"])
@@ -114,4 +116,4 @@ def get_export_job(req: func.HttpRequest) -> func.HttpResponse:
 def get_export_result(req: func.HttpRequest) -> func.HttpResponse:
     """The exported project file (the export job's ``resultUrl``)."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    return _http.json_response(projects.get_export_result(get_settings(), name, job_id))
+    return _http.json_response(exports.get_export_result(get_settings(), name, job_id))

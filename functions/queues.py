@@ -16,7 +16,7 @@ import azure.functions as func
 from functions.activity_names import TRAINING_ORCHESTRATOR
 from shared.config import get_settings
 from shared.errors import AppError, StorageError
-from shared.service import training_jobs
+from shared.training import jobs, requests
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -31,12 +31,12 @@ async def train_from_queue(msg: func.QueueMessage, client: df.DurableOrchestrati
     settings = get_settings()
     project_name: str | None = None
     try:
-        project_name, body = training_jobs.parse_queued_request(msg.get_body())
-        job = await asyncio.to_thread(training_jobs.create_training_job, settings, project_name, body)
+        project_name, body = requests.parse_queued_request(msg.get_body())
+        job = await asyncio.to_thread(requests.create_training_job, settings, project_name, body)
     except StorageError:
         raise
     except AppError as error:
-        await asyncio.to_thread(training_jobs.reject_queued_request, settings, project_name, error)
+        await asyncio.to_thread(requests.reject_queued_request, settings, project_name, error)
         return
     try:
         await client.start_new(
@@ -44,7 +44,7 @@ async def train_from_queue(msg: func.QueueMessage, client: df.DurableOrchestrati
         )
     except Exception as exc:
         await asyncio.to_thread(
-            training_jobs.abandon_training_job, settings, job.project_name, job.job_id, str(exc)
+            jobs.abandon, settings, job.project_name, job.job_id, str(exc)
         )
         raise
     logger.info(

@@ -9,7 +9,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.config import get_settings
-from shared.service import housekeeping
+from shared.jobs import housekeeping
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)

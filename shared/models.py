@@ -10,26 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.jobs.status import TERMINAL, JobStatus
+
 PROJECT_KIND = "CustomEntityRecognition"
 TRAINING_CONFIG_VERSION = "2022-05-01"
 MAX_MODELS_PER_PROJECT = 10
 NO_EXPIRATION_DATE = date(2099, 12, 31)
 """Self-hosted training configs and models do not expire, but Azure's ``modelExpirationDate`` fields are
 required: both the config-versions list and every trained model report this far date."""
-
-
-class JobStatus:
-    """Azure's ``JobStatus`` values (spelled as the API spells them, e.g. ``cancelled``)."""
-
-    NOT_STARTED = "notStarted"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    CANCELLING = "cancelling"
-
-    TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-    ACTIVE = frozenset({NOT_STARTED, RUNNING, CANCELLING})
 
 
 def utc_now() -> datetime:
@@ -187,7 +175,7 @@ class TrainingJobRecord:
             "trainingStatus": self.training_status.to_public(),
             "evaluationStatus": self.evaluation_status.to_public(),
         }
-        if self.estimated_end is not None and self.status not in JobStatus.TERMINAL:
+        if self.estimated_end is not None and self.status not in TERMINAL:
             result["estimatedEndDateTime"] = format_datetime(self.estimated_end)
         return {
             "result": result,

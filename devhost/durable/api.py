@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from devhost.durable import history as h
+from devhost.durable.engine import DurableEngine
+from devhost.durable.errors import InstanceExists, InstanceGone, InstanceNotFound, OrchestratorNotFound
 from devhost.durable.history import EventType
-from devhost.durable.store import ALL_STATUSES, TERMINAL_STATUSES, InstanceRecord
+from devhost.durable.payloads import WEBHOOK_PATH, DurableUrls
+from devhost.durable.store import ALL_STATUSES, FAILED, TERMINAL_STATUSES, InstanceRecord
+from devhost.keys import key_matches
+from devhost.redact import redact_text, redact_value
 
-if TYPE_CHECKING:
-    from devhost.durable.engine import DurableEngine
-
-PREFIX = "/runtime/webhooks/durabletask"
+PREFIX = WEBHOOK_PATH
 CONTINUATION_HEADER = "x-ms-continuation-token"
+KEY_HEADER = "x-functions-key"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def format_time(moment: datetime | None) -> str | None:
@@ -121,8 +126,9 @@ def _history_payload(events: list[dict[str, Any]], show_output: bool) -> list[di
             item["FunctionName"] = source.get("Name")
             item["ScheduledTime"] = source.get("Timestamp")
             if kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED):
-                item["Reason"] = event.get("Reason")
-                item["Details"] = event.get("Details")
+                # Details hold the activity's traceback: kept in the history and the log, not shown.
+                item["Reason"] = redact_text(str(event.get("Reason") or ""))
+                item["Details"] = None
             elif show_output:
                 item["Result"] = _parse_json_text(event.get("Result"))
         elif kind in (EventType.TIMER_CREATED, EventType.TIMER_FIRED):
@@ -135,7 +141,7 @@ def _history_payload(events: list[dict[str, Any]], show_output: bool) -> list[di
             item["OrchestrationStatus"] = h.OrchestrationStatus(event["OrchestrationStatus"]).name.title().replace(
                 "_", "")
             if show_output:
-                item["Result"] = _parse_json_text(event.get("Result"))
+                item["Result"] = redact_value(_parse_json_text(event.get("Result")))
         elif kind == EventType.EXECUTION_TERMINATED:
             item["Input"] = event.get("Input")
         shown.append(item)
@@ -143,14 +149,17 @@ def _history_payload(events: list[dict[str, Any]], show_output: bool) -> list[di
 
 
 def status_payload(record: InstanceRecord, *, show_input: bool = True) -> dict[str, Any]:
-    """StatusResponsePayload for one instance."""
+    """StatusResponsePayload for one instance (a failed one's output and custom status without internals)."""
+    output, custom = _parse_json_text(record.output), _parse_json_text(record.custom_status)
+    if record.runtime_status == FAILED:
+        output, custom = redact_value(output), redact_value(custom)
     return {
         "name": record.name,
         "instanceId": record.instance_id,
         "runtimeStatus": record.runtime_status,
         "input": _parse_json_text(record.input) if show_input else None,
-        "customStatus": _parse_json_text(record.custom_status),
-        "output": _parse_json_text(record.output),
+        "customStatus": custom,
+        "output": output,
         "createdTime": format_time(record.created_time),
         "lastUpdatedTime": format_time(record.last_updated_time),
     }
@@ -160,12 +169,27 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"ExceptionMessage": message, "Message": message}, status=status)
 
 
-def add_routes(web_app: web.Application, engine: DurableEngine) -> None:
-    """Register the API routes for ``engine`` on ``web_app``."""
-    from devhost.durable.engine import InstanceExists, InstanceGone, InstanceNotFound, OrchestratorNotFound
+def require_key(handler: Handler, key: str) -> Handler:
+    """``handler`` behind the system key (``code=`` or ``x-functions-key``); 401 without it, as on Azure."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not (key_matches(request.query.get("code"), key) or key_matches(request.headers.get(KEY_HEADER), key)):
+            return web.Response(status=401)
+        return await handler(request)
+
+    return guarded
+
+
+def add_routes(
+    web_app: web.Application, engine: DurableEngine, urls: DurableUrls, *, prefix: str = PREFIX,
+    key: str | None = None,
+) -> None:
+    """Register the API routes for ``engine`` on ``web_app`` under ``prefix``; ``urls`` builds the
+    management payloads. With ``key`` every route requires it (the public webhooks); without, none
+    does (the loopback RPC listener the SDK's client calls)."""
 
     def accepted(instance_id: str) -> web.Response:
-        payload = engine.management_urls(instance_id)
+        payload = urls.management_urls(instance_id)
         return web.json_response(
             payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
         )
@@ -195,7 +219,7 @@ def add_routes(web_app: web.Application, engine: DurableEngine) -> None:
             events = await engine.get_history(instance_id)
             body["historyEvents"] = _history_payload(events, _flag(request, "showHistoryOutput", False))
         status = 200 if record.runtime_status in TERMINAL_STATUSES else 202
-        headers = {} if status == 200 else {"Location": engine.management_urls(instance_id)["statusQueryGetUri"],
+        headers = {} if status == 200 else {"Location": urls.management_urls(instance_id)["statusQueryGetUri"],
                                             "Retry-After": "10"}
         return web.json_response(body, status=status, headers=headers)
 
@@ -284,14 +308,18 @@ def add_routes(web_app: web.Application, engine: DurableEngine) -> None:
     async def entities(request: web.Request) -> web.Response:
         return _error(501, "Durable entities are not supported by the local durable host")
 
-    web_app.router.add_post(PREFIX + "/orchestrators/{function_name}", start)
-    web_app.router.add_post(PREFIX + "/orchestrators/{function_name}/{instance_id}", start)
-    web_app.router.add_get(PREFIX + "/instances", list_status)
-    web_app.router.add_get(PREFIX + "/instances/", list_status)
-    web_app.router.add_delete(PREFIX + "/instances", purge_by)
-    web_app.router.add_delete(PREFIX + "/instances/", purge_by)
-    web_app.router.add_get(PREFIX + "/instances/{instance_id}", get_status)
-    web_app.router.add_delete(PREFIX + "/instances/{instance_id}", purge)
-    web_app.router.add_post(PREFIX + "/instances/{instance_id}/raiseEvent/{event_name}", raise_event)
-    web_app.router.add_post(PREFIX + "/instances/{instance_id}/{operation}", operate)
-    web_app.router.add_route("*", PREFIX + "/entities/{tail:.*}", entities)
+    routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/orchestrators/{function_name}", start),
+        ("POST", "/orchestrators/{function_name}/{instance_id}", start),
+        ("GET", "/instances", list_status),
+        ("GET", "/instances/", list_status),
+        ("DELETE", "/instances", purge_by),
+        ("DELETE", "/instances/", purge_by),
+        ("GET", "/instances/{instance_id}", get_status),
+        ("DELETE", "/instances/{instance_id}", purge),
+        ("POST", "/instances/{instance_id}/raiseEvent/{event_name}", raise_event),
+        ("POST", "/instances/{instance_id}/{operation}", operate),
+        ("*", "/entities/{tail:.*}", entities),
+    ]
+    for method, path, handler in routes:
+        web_app.router.add_route(method, prefix + path, require_key(handler, key) if key else handler)

@@ -372,3 +372,13 @@ def describe(history: list[dict[str, Any]]) -> list[str]:
             ref = event["EventId"]
         labels.append(f"{name}#{ref}" if ref is not None and ref != -1 else name)
     return labels
+
+
+def run_handler(user_function: Any, context_json: str) -> OrchestratorResult:
+    """One episode through the SDK's orchestrator handler (synchronous, no I/O)."""
+    import azure.functions as func
+
+    try:
+        return parse_orchestrator_state(user_function(func.OrchestrationContext(context_json)))
+    except Exception as exc:  # noqa: BLE001 - the SDK reports user failures by raising
+        return parse_orchestrator_exception(exc)

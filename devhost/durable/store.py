@@ -357,7 +357,7 @@ class TableStore:
         for kind, entity in operations:
             weight = sum(len(str(v)) for v in entity.values())
             if batch and (len(batch) >= MAX_BATCH_OPS or size + weight > MAX_BATCH_CHARS):
-                self._history.submit_transaction(batch)
+                self._commit(batch)
                 batch, size = [], 0
             if kind == "upsert":
                 batch.append(("upsert", entity, {"mode": UpdateMode.REPLACE}))
@@ -365,7 +365,22 @@ class TableStore:
                 batch.append(("delete", entity))
             size += weight
         if batch:
-            self._history.submit_transaction(batch)
+            self._commit(batch)
+
+    def _commit(self, batch: list[Any]) -> None:
+        """One transaction. A delete of a row that is already gone is dropped and the rest resubmitted:
+        the engine retries a write whose answer was lost, and the first try may have committed."""
+        from azure.data.tables import TableTransactionError
+
+        while batch:
+            try:
+                self._history.submit_transaction(batch)
+                return
+            except TableTransactionError as exc:
+                failed = batch[exc.index] if 0 <= exc.index < len(batch) else None
+                if getattr(exc, "error_code", None) != "ResourceNotFound" or failed is None or failed[0] != "delete":
+                    raise
+                batch = batch[: exc.index] + batch[exc.index + 1 :]
 
     def load_history(self, instance_id: str) -> list[dict[str, Any]]:
         rows = [r for r in self._partition(instance_id) if not r["RowKey"].startswith("~")]

@@ -229,7 +229,7 @@ def modify_entity(
         The error ``not_found()`` returns when the row does not exist (or disappears meanwhile);
         StorageError when the row kept changing under us or storage failed.
     """
-    for _ in range(MODIFY_ATTEMPTS):
+    def attempt() -> T:
         entity = read_entity(client, partition_key, row_key, f"read {what}")
         if entity is None:
             raise not_found()
@@ -237,12 +237,45 @@ def modify_entity(
         change(record)
         try:
             new_etag = replace_if_unchanged(client, dump(record), etag_of(entity) or "*", f"update {what}")
-        except ResourceModifiedError:
-            continue  # someone else wrote first: decide again on the fresh row
         except ResourceNotFoundError:
             raise not_found() from None
         record.etag = new_etag  # type: ignore[attr-defined]
         return record
+
+    return retry_lost_races(f"update {what}", attempt)
+
+
+class LostRace(Exception):
+    """An ETag-conditional write lost against another writer: read again and decide again."""
+
+
+def retry_lost_races(what: str, attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` (read, decide, conditional write) until it does not lose a race.
+
+    A lost race is ``ResourceModifiedError`` (HTTP 412) or :class:`LostRace`; after
+    :data:`MODIFY_ATTEMPTS` of them the call gives up.
+
+    Raises:
+        StorageError: every attempt lost; anything else ``attempt`` raises propagates.
+    """
+    for _ in range(MODIFY_ATTEMPTS):
+        try:
+            return attempt()
+        except (ResourceModifiedError, LostRace):
+            continue  # someone else wrote first: decide again on the fresh row
     raise StorageError(
-        message=f"Storage call failed: update {what} lost {MODIFY_ATTEMPTS} races against concurrent writers; retry later."
+        message=f"Storage call failed: {what} lost {MODIFY_ATTEMPTS} races against concurrent writers; retry later."
     )
+
+
+def required_datetime(entity: TableEntity, name: str) -> datetime:
+    """A datetime property every row of the table has (a row without it is corrupt)."""
+    value = from_property_datetime(entity.get(name))
+    if value is None:
+        raise ValueError(f"row {entity.get('PartitionKey')}/{entity.get('RowKey')} has no '{name}'")
+    return value
+
+
+def drop_none(entity: dict[str, Any]) -> dict[str, Any]:
+    """The entity without its None properties (the Table service stores no nulls)."""
+    return {key: value for key, value in entity.items() if value is not None}

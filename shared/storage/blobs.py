@@ -43,8 +43,8 @@ class BlobStore:
 
     def put_bytes(
         self, name: str, data: bytes, *, overwrite: bool = True, content_type: str | None = None
-    ) -> None:
-        """Write ``data`` to blob ``name``.
+    ) -> str | None:
+        """Write ``data`` to blob ``name``; returns the new blob's ETag.
 
         Args:
             name: blob name.
@@ -59,12 +59,16 @@ class BlobStore:
         settings = ContentSettings(content_type=content_type) if content_type else None
         try:
             with storage_call(self._what("write", name)):
-                self._container.upload_blob(name, data, overwrite=overwrite, content_settings=settings)
+                result = self._container.get_blob_client(name).upload_blob(
+                    data, overwrite=overwrite, content_settings=settings
+                )
         except ResourceExistsError:
             raise Conflict(
                 message=f"The blob '{name}' already exists in container '{self._container_name}'.",
                 target=name,
             ) from None
+        etag = result.get("etag")
+        return str(etag) if etag else None
 
     def get_bytes(self, name: str) -> bytes:
         """The content of blob ``name``.
@@ -78,6 +82,36 @@ class BlobStore:
                 return self._container.download_blob(name).readall()
         except ResourceNotFoundError:
             raise blob_not_found(self._container_name, name) from None
+
+    def get_bytes_and_etag(self, name: str) -> tuple[bytes, str | None]:
+        """The content of blob ``name`` and the ETag of exactly that content.
+
+        Raises:
+            NotFound: the blob does not exist.
+            StorageError: storage failed.
+        """
+        try:
+            with storage_call(self._what("read", name)):
+                downloader = self._container.download_blob(name)
+                data = downloader.readall()
+        except ResourceNotFoundError:
+            raise blob_not_found(self._container_name, name) from None
+        etag = downloader.properties.etag
+        return data, str(etag) if etag else None
+
+    def etag(self, name: str) -> str | None:
+        """The current ETag of blob ``name`` (one HEAD request, no download).
+
+        Raises:
+            NotFound: the blob does not exist.
+            StorageError: storage failed.
+        """
+        try:
+            with storage_call(self._what("read properties of", name)):
+                etag = self._container.get_blob_client(name).get_blob_properties().etag
+        except ResourceNotFoundError:
+            raise blob_not_found(self._container_name, name) from None
+        return str(etag) if etag else None
 
     def put_json(self, name: str, obj: Any) -> None:
         """Write ``obj`` as UTF-8 JSON.

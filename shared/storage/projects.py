@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
-from shared.errors import Conflict, ErrorDetail, ProjectNotFound, StorageError
-from shared.models import PROJECT_KIND, JobStatus, ProjectRecord, utc_now
+from shared.errors import Conflict, ErrorDetail, ProjectNotFound
+from shared.models import PROJECT_KIND, ProjectRecord, utc_now
 from shared.storage._entities import (
-    MODIFY_ATTEMPTS,
+    LostRace,
     check_key,
     check_string,
     etag_from_response,
@@ -30,18 +30,18 @@ from shared.storage._entities import (
     from_property_datetime,
     read_entity,
     replace_if_unchanged,
+    retry_lost_races,
     to_json_property,
     to_property_datetime,
 )
 from shared.storage.clients import storage_call, table_client
-from shared.storage.jobs import TrainingJobStore
 
 logger = logging.getLogger(__name__)
 
 PROJECT_PARTITION = "project"
-MISSING_JOB_GRACE = timedelta(minutes=2)
-"""A slot whose job row does not exist is kept this long after the claim (the service claims the slot
-*before* writing the job row), then treated as stale: the writer crashed between the two calls."""
+HolderIsActive = Callable[[str, datetime | None, datetime], bool]
+"""``(holder job id, when it claimed the slot, now) -> True`` while the holder may keep the slot. The
+rule is the job lifecycle's (:func:`shared.jobs.lifecycle.holds_slot`); this module only does the writes."""
 
 
 def project_not_found(name: str) -> ProjectNotFound:
@@ -150,7 +150,7 @@ class ProjectStore:
         """
         what = f"project '{record.project_name}' in table {self._table_name}"
         check_key(record.project_name, "projectName")
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> ProjectRecord:
             current = self._read(record.project_name)
             if current is None:
                 record.running_job_id = None
@@ -159,21 +159,18 @@ class ProjectStore:
                     with storage_call(f"create {what}"):
                         response = self._client.create_entity(entity=entity)
                 except ResourceExistsError:
-                    continue  # created concurrently: replace it on the next round
+                    raise LostRace from None  # created concurrently: replace it on the next round
                 record.etag = etag_from_response(response)
                 return record
             record.running_job_id = current.get("runningJobId")
             entity = _to_entity(record, slot_claimed=from_property_datetime(current.get("slotClaimed")))
             try:
-                record.etag = replace_if_unchanged(
-                    self._client, entity, etag_of(current) or "*", f"replace {what}"
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                continue
+                record.etag = replace_if_unchanged(self._client, entity, etag_of(current) or "*", f"replace {what}")
+            except ResourceNotFoundError:
+                raise LostRace from None  # deleted meanwhile: create it on the next round
             return record
-        raise StorageError(
-            message=f"Storage call failed: upsert {what} kept losing races against other writers."
-        )
+
+        return retry_lost_races(f"upsert {what}", attempt)
 
     def modify(self, name: str, change: Callable[[ProjectRecord], None]) -> ProjectRecord:
         """Read the project, apply ``change`` and write it back (ETag-conditional, retried on a lost race).
@@ -185,7 +182,7 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> ProjectRecord:
             current = self._read(name)
             if current is None:
                 raise project_not_found(name)
@@ -196,14 +193,11 @@ class ProjectStore:
             entity = _to_entity(record, slot_claimed=from_property_datetime(current.get("slotClaimed")))
             try:
                 record.etag = replace_if_unchanged(self._client, entity, record.etag or "*", f"update {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 raise project_not_found(name) from None
             return record
-        raise StorageError(
-            message=f"Storage call failed: update {what} kept losing races against other writers."
-        )
+
+        return retry_lost_races(f"update {what}", attempt)
 
     def list(self, *, top: int | None = None, skip: int = 0) -> list[ProjectRecord]:
         """Projects ordered by name, ``skip`` rows skipped and at most ``top`` returned.
@@ -237,25 +231,20 @@ class ProjectStore:
         with storage_call(f"delete project '{name}' from table {self._table_name}"):
             self._client.delete_entity(partition_key=PROJECT_PARTITION, row_key=name)
 
-    def _holder_is_active(self, holder: str, name: str, claimed: datetime | None, now: datetime) -> bool:
-        job = TrainingJobStore(self._settings).read(name, holder)
-        if job is None:
-            # The service claims the slot before it writes the job row; give it time to do so.
-            return claimed is not None and now - claimed < MISSING_JOB_GRACE
-        return job.status in JobStatus.ACTIVE and job.expiration >= now
-
-    def claim_training_slot(self, name: str, job_id: str, *, now: datetime | None = None) -> None:
+    def claim_training_slot(
+        self, name: str, job_id: str, *, holder_is_active: HolderIsActive, now: datetime | None = None
+    ) -> None:
         """Make ``job_id`` the project's one running training job.
 
-        A slot held by an active job (status notStarted/running/cancelling and not expired) is a
-        conflict. A slot held by a finished, expired or missing job is stale and is taken over, so a
-        crash that never released the slot heals itself. The write is ETag-conditional: when two
+        A slot whose holder is still active (``holder_is_active``) is a conflict; otherwise it is
+        stale and taken over, so a crash that never released the slot heals itself. The write is ETag-conditional: when two
         callers race, exactly one write succeeds and the other re-reads and decides again.
         Claiming a slot the same job already holds succeeds (retries are safe).
 
         Args:
             name: project name.
             job_id: the claiming job.
+            holder_is_active: whether the current holder keeps the slot (the lifecycle's rule).
             now: the current time (tests); defaults to :func:`shared.models.utc_now`.
 
         Raises:
@@ -264,7 +253,7 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"training slot of project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> None:
             current_time = now or utc_now()
             entity = self._read(name)
             if entity is None:
@@ -274,7 +263,7 @@ class ProjectStore:
                 return
             if holder:
                 claimed = from_property_datetime(entity.get("slotClaimed"))
-                if self._holder_is_active(holder, name, claimed, current_time):
+                if holder_is_active(holder, claimed, current_time):
                     raise Conflict(
                         message=(
                             f"Training job '{holder}' is already running for project '{name}'. Wait for it "
@@ -291,14 +280,10 @@ class ProjectStore:
             updated["slotClaimed"] = to_property_datetime(current_time)
             try:
                 replace_if_unchanged(self._client, updated, etag_of(entity) or "*", f"claim {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 raise project_not_found(name) from None
-            return
-        raise StorageError(
-            message=f"Storage call failed: claim {what} kept losing races against other writers."
-        )
+
+        retry_lost_races(f"claim {what}", attempt)
 
     def release_training_slot(self, name: str, job_id: str) -> None:
         """Free the slot if ``job_id`` holds it; otherwise (or if the project is gone) do nothing.
@@ -307,18 +292,14 @@ class ProjectStore:
             StorageError: storage failed.
         """
         what = f"training slot of project '{name}' in table {self._table_name}"
-        for _ in range(MODIFY_ATTEMPTS):
+        def attempt() -> None:
             entity = self._read(name)
             if entity is None or entity.get("runningJobId") != job_id:
                 return
             updated = {k: v for k, v in entity.items() if k not in ("runningJobId", "slotClaimed")}
             try:
                 replace_if_unchanged(self._client, updated, etag_of(entity) or "*", f"release {what}")
-            except ResourceModifiedError:
-                continue
             except ResourceNotFoundError:
                 return
-            return
-        raise StorageError(
-            message=f"Storage call failed: release {what} kept losing races against other writers."
-        )
+
+        retry_lost_races(f"release {what}", attempt)

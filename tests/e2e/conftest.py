@@ -1,7 +1,7 @@
 """Shared pieces of the end-to-end tests of the real function app on the local host.
 
-``python -m devhost start`` runs as a subprocess (its own session, so the host and its activity worker
-processes can be killed as one group) against the session's Azurite, with its own tables, containers,
+``python -m devhost start`` runs as a subprocess (``devhost.testing``: its own session, so the host and its
+activity worker processes can be killed as one group) against the session's Azurite, with its own tables, containers,
 queues and task hub. ``Api`` sends authenticated requests with an ``api-version``; the helpers create
 projects from the generated sample and poll jobs.
 """
@@ -9,9 +9,6 @@ projects from the generated sample and poll jobs.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -25,11 +22,14 @@ import requests
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from devhost.azurite import Azurite, free_port
+from devhost.azurite import Azurite
+from devhost.testing import HostProcess, start_host
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "e2e-key-1"
 OTHER_KEY = "e2e-key-2"
+SYSTEM_KEY = "e2e-system-key"
+"""The local host's system key (Durable HTTP API); set, so no key file is generated into the project."""
 API_VERSION = "2023-04-01"
 PROJECTS_PATH = "/language/authoring/analyze-text/projects"
 READY_TIMEOUT = 180.0
@@ -49,38 +49,6 @@ def eventually(probe: Callable[[], T | None], what: str, timeout: float = OPERAT
             return last
         time.sleep(pause)
     raise AssertionError(f"gave up waiting for {what} (last value: {last!r})")
-
-
-@dataclass
-class HostProcess:
-    """One ``python -m devhost start`` subprocess of the function app."""
-
-    endpoint: str
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    def log_tail(self, chars: int = 6000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def kill_group(self) -> None:
-        """SIGKILL the host and every process of its session (activity workers included)."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM); fall back to killing the group."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        # Worker processes of a killed or hung host must not outlive the test.
-        self.kill_group()
 
 
 @dataclass
@@ -111,6 +79,7 @@ class HostNames:
             "NER_EVENTS_QUEUE": self.events_queue,
             "NER_TRAIN_REQUESTS_QUEUE": self.train_queue,
             "LANGUAGE_API_KEYS": f"{KEY},{OTHER_KEY}",
+            "DEVHOST_SYSTEM_KEY": SYSTEM_KEY,
             # Tiny training budgets by default; tests override what they need.
             "NER_TRAIN_MAX_STEPS": "40",
             "NER_TRAIN_EVAL_FREQUENCY": "20",
@@ -119,42 +88,13 @@ class HostNames:
         }
 
 
-def start_host(env_values: dict[str, str], log_path: Path, *, workers: int = 2) -> HostProcess:
-    """Start the app on a free port and wait until it answers ``global/languages``."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(env_values)
-    env["PYTHONPATH"] = str(ROOT)
-    command = [
-        sys.executable, "-m", "devhost", "start", "--app-dir", str(ROOT), "--port", str(port),
-        "--no-azurite", "--workers", str(workers),
-    ]  # fmt: skip
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    host = HostProcess(endpoint=f"http://127.0.0.1:{port}", env=env_values, log_path=log_path, process=process)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"devhost exited with {process.returncode}:\n{host.log_tail()}")
-        try:
-            response = requests.get(
-                f"{host.endpoint}{PROJECTS_PATH}/global/languages",
-                params={"api-version": API_VERSION},
-                headers={"Ocp-Apim-Subscription-Key": KEY},
-                timeout=5,
-            )
-        except requests.RequestException:
-            return False
-        return response.status_code == 200
-
-    try:
-        eventually(ready, "devhost to answer", timeout=READY_TIMEOUT, pause=0.5)
-    except BaseException:
-        host.stop()
-        raise
-    return host
+def start_app_host(env_values: dict[str, str], log_path: Path, *, workers: int = 2) -> HostProcess:
+    """Start the function app on a free port and wait until it answers ``global/languages``."""
+    return start_host(
+        ROOT, env_values, log_path, workers=workers, timeout=READY_TIMEOUT,
+        ready_path=f"{PROJECTS_PATH}/global/languages?api-version={API_VERSION}",
+        ready_headers={"Ocp-Apim-Subscription-Key": KEY},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +106,7 @@ def host_factory(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> 
     def start(names: HostNames, *, workers: int = 2, **overrides: str) -> HostProcess:
         values = names.env(azurite.connection_string)
         values.update(overrides)
-        host = start_host(values, log_dir / f"{names.tag}.log", workers=workers)
+        host = start_app_host(values, log_dir / f"{names.tag}.log", workers=workers)
         started.append(host)
         return host
 

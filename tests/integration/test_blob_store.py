@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
-from devhost.azurite import free_port
-from shared.config import Settings, get_settings, load_settings
+from shared.config import Settings
 from shared.errors import Conflict, NotFound, StorageError
 from shared.storage.blobs import BlobStore
 from shared.storage.trained_models import ModelStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
-
-
-@pytest.fixture
-def unreachable_settings() -> Settings:
-    """Settings whose storage endpoints point at a port nothing listens on."""
-    port = free_port()
-    account = "devstoreaccount1"
-    key = base64.b64encode(b"k" * 32).decode()
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
-        f"BlobEndpoint=http://127.0.0.1:{port}/{account};QueueEndpoint=http://127.0.0.1:{port}/{account};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{account};"
-    )
-    return load_settings({"NER_STORAGE_CONNECTION": connection, "LANGUAGE_API_KEYS": "k"})
 
 
 def test_bytes_round_trip_exactly(settings: Settings) -> None:

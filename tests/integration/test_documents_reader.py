@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import InvalidArgument
 from shared.ner.documents import MAX_DOCUMENT_CHARS
 from shared.storage.documents import (
@@ -19,11 +19,6 @@ from shared.storage.documents import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost.durable import DurableEngine, InstanceRecord, TableStore
 from devhost.durable import history as h
+from devhost.durable.engine import DurableEngine
+from devhost.durable.store import InstanceRecord, TableStore
 from devhost.indexer import load_app
 
 pytestmark = pytest.mark.integration
@@ -60,8 +61,7 @@ def test_restart_mid_orchestration_loses_no_result(storage_connection: str, uniq
     app = load_app(APP_DIR)
 
     async def scenario() -> tuple[list[int], list[str], list[str], str]:
-        first = DurableEngine(app, TableStore(storage_connection, unique_name),
-                              base_url="http://127.0.0.1:7071", worker_count=1)
+        first = DurableEngine(app, TableStore(storage_connection, unique_name), worker_count=1)
         await first.start()
         seq_id = await first.start_new("sequence", "seq-1", json.dumps({"steps": 4, "seconds": 0.4}))
         timer_id = await first.start_new("timer_then_done", "timer-1", "1.5")
@@ -74,8 +74,7 @@ def test_restart_mid_orchestration_loses_no_result(storage_connection: str, uniq
         before_crash = [e for e in await first.get_history(seq_id) if e["EventType"] == h.EventType.TASK_COMPLETED]
         await first.stop()
 
-        second = DurableEngine(app, TableStore(storage_connection, unique_name),
-                               base_url="http://127.0.0.1:7071", worker_count=1)
+        second = DurableEngine(app, TableStore(storage_connection, unique_name), worker_count=1)
         await second.start()
         try:
             record = await second.wait_for(seq_id, 60)

@@ -13,7 +13,7 @@ import pytest
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from devhost.azurite import free_port
-from shared.config import Settings, get_settings, load_settings
+from shared.config import Settings, load_settings
 from shared.models import EvaluationOptions, JobStatus, TrainingJobRecord, parse_datetime, utc_now
 from shared.storage.events import (
     EVENT_SOURCE,
@@ -24,11 +24,6 @@ from shared.storage.events import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 def receive_all(settings: Settings, *, decode: bool = True) -> list[str]:

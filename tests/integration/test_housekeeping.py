@@ -8,11 +8,13 @@ import pytest
 
 from shared.config import Settings, get_settings
 from shared.errors import OperationNotFound
+from shared.jobs import housekeeping
+from shared.jobs.apply import claim_training_slot
+from shared.jobs.workspace import scratch_prefix
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
-from shared.service import housekeeping, training_jobs
 from shared.storage.blobs import BlobStore
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +56,8 @@ def _job(
 def test_expired_job_is_found_then_forgotten_with_its_scratch_and_slot(settings: Settings) -> None:
     old = _job(settings, "old-job", age=timedelta(days=8))
     _job(settings, "new-job", age=timedelta(minutes=1), status=JobStatus.SUCCEEDED)
-    ProjectStore(settings).claim_training_slot(PROJECT, old.job_id)
-    BlobStore(settings).put_json(training_jobs.scratch_prefix(PROJECT, old.job_id) + "manifest.json", {})
+    claim_training_slot(settings, PROJECT, old.job_id)
+    BlobStore(settings).put_json(scratch_prefix(PROJECT, old.job_id) + "manifest.json", {})
 
     expired = housekeeping.find_expired_jobs(settings)
     assert [key.instance_id for key in expired] == ["old-job"]
@@ -63,7 +65,7 @@ def test_expired_job_is_found_then_forgotten_with_its_scratch_and_slot(settings:
 
     with pytest.raises(OperationNotFound):
         TrainingJobStore(settings).get(PROJECT, "old-job")
-    assert BlobStore(settings).list_names(training_jobs.scratch_prefix(PROJECT, "old-job")) == []
+    assert BlobStore(settings).list_names(scratch_prefix(PROJECT, "old-job")) == []
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
     assert TrainingJobStore(settings).get(PROJECT, "new-job").status == JobStatus.SUCCEEDED
 
@@ -71,7 +73,7 @@ def test_expired_job_is_found_then_forgotten_with_its_scratch_and_slot(settings:
 def test_watchdog_fails_jobs_whose_heartbeat_stopped(settings: Settings) -> None:
     stale = _job(settings, "stale-job", age=timedelta(hours=2))
     _job(settings, "fresh-job", age=timedelta(seconds=5))
-    ProjectStore(settings).claim_training_slot(PROJECT, stale.job_id)
+    claim_training_slot(settings, PROJECT, stale.job_id)
 
     stopped = housekeeping.fail_stale_jobs(settings)
 
@@ -86,11 +88,11 @@ def test_watchdog_fails_jobs_whose_heartbeat_stopped(settings: Settings) -> None
 def test_orphaned_scratch_is_deleted_but_active_jobs_keep_theirs(settings: Settings) -> None:
     _job(settings, "live-job", age=timedelta(seconds=5))
     blobs = BlobStore(settings)
-    blobs.put_bytes(training_jobs.scratch_prefix(PROJECT, "live-job") + "checkpoint.bin", b"x")
-    blobs.put_bytes(training_jobs.scratch_prefix(PROJECT, "gone-job") + "checkpoint.bin", b"x")
-    blobs.put_bytes(training_jobs.scratch_prefix(PROJECT, "gone-job") + "shards/train-0000.spacy", b"x")
+    blobs.put_bytes(scratch_prefix(PROJECT, "live-job") + "checkpoint.bin", b"x")
+    blobs.put_bytes(scratch_prefix(PROJECT, "gone-job") + "checkpoint.bin", b"x")
+    blobs.put_bytes(scratch_prefix(PROJECT, "gone-job") + "shards/train-0000.spacy", b"x")
 
     deleted = housekeeping.purge_orphan_scratch(settings)
 
     assert deleted == 2
-    assert blobs.list_names("jobs/") == [training_jobs.scratch_prefix(PROJECT, "live-job") + "checkpoint.bin"]
+    assert blobs.list_names("jobs/") == [scratch_prefix(PROJECT, "live-job") + "checkpoint.bin"]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devhost.azurite import free_port
-from shared.config import Settings, get_settings, load_settings
+from shared.config import Settings
 from shared.errors import Conflict, OperationNotFound, StorageError
+from shared.jobs.status import TERMINAL
 from shared.models import (
     EvaluationOptions,
     JobStatus,
@@ -21,28 +20,10 @@ from shared.models import (
     utc_now,
 )
 from shared.storage._entities import ITEMS_BUDGET_CHARS
-from shared.storage.jobs import OperationJobStore, TrainingJobStore
+from shared.storage.operation_jobs import OperationJobStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
-
-
-@pytest.fixture
-def unreachable_settings() -> Settings:
-    """Settings whose storage endpoints point at a port nothing listens on."""
-    port = free_port()
-    account = "devstoreaccount1"
-    key = base64.b64encode(b"k" * 32).decode()
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
-        f"BlobEndpoint=http://127.0.0.1:{port}/{account};QueueEndpoint=http://127.0.0.1:{port}/{account};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{account};"
-    )
-    return load_settings({"NER_STORAGE_CONNECTION": connection, "LANGUAGE_API_KEYS": "k"})
 
 
 def make_job(
@@ -154,7 +135,7 @@ def test_modify_change_that_raises_writes_nothing(settings: Settings) -> None:
     store.create(make_job(status=JobStatus.SUCCEEDED))
 
     def cancel(job: TrainingJobRecord) -> None:
-        if job.status in JobStatus.TERMINAL:
+        if job.status in TERMINAL:
             raise Conflict(message=f"job {job.job_id} already finished")
         job.status = JobStatus.CANCELLING
 

@@ -6,17 +6,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import NotFound
 from shared.models import EvaluationOptions, TrainedModelRecord
 from shared.storage.trained_models import ModelStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 def make_model(project: str, label: str, **changes: object) -> TrainedModelRecord:

@@ -15,8 +15,10 @@ from azure.storage.blob import BlobServiceClient
 from functions import models_api
 from shared.config import Settings, get_settings
 from shared.errors import InvalidArgument, NotFound, ProjectNotFound
+from shared.jobs import workspace
 from shared.models import EvaluationOptions, TrainedModelRecord, utc_now
-from shared.service import models, projects
+from shared.service import projects
+from shared.service import trained_models as models
 from shared.storage.blobs import BlobStore
 from shared.storage.trained_models import ModelStore
 
@@ -67,7 +69,7 @@ def settings(app_settings_env: dict[str, str], storage_connection: str, unique_n
 
 def add_model(settings: Settings, label: str, documents: int = 3) -> TrainedModelRecord:
     blobs = BlobStore(settings)
-    prefix = f"{projects.project_prefix('proj')}models/{label}/"
+    prefix = f"{workspace.project_prefix('proj')}models/{label}/"
     blobs.put_bytes(prefix + "model.bin", b"bytes")
     blobs.put_json(prefix + "summary.json", SUMMARY)
     blobs.put_json(prefix + "docs.json", [_document(f"doc{i}.txt") for i in range(documents)])
@@ -100,7 +102,7 @@ def test_list_get_and_delete_models(settings: Settings) -> None:
     with pytest.raises(NotFound) as caught:
         models.get_model(settings, "proj", "m1")
     assert "m1" in caught.value.message
-    assert BlobStore(settings).list_names(f"{projects.project_prefix('proj')}models/m1/") == []
+    assert BlobStore(settings).list_names(f"{workspace.project_prefix('proj')}models/m1/") == []
     assert [model.label for model in models.list_models(settings, "proj")] == ["m2"]
 
 

@@ -7,18 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, ProjectNotFound
+from shared.jobs.apply import claim_training_slot
+from shared.jobs.lifecycle import MISSING_JOB_GRACE
 from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
-from shared.storage.jobs import TrainingJobStore
-from shared.storage.projects import MISSING_JOB_GRACE, ProjectStore
+from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 def make_project(name: str, **changes: object) -> ProjectRecord:
@@ -130,7 +127,7 @@ def test_too_long_description_is_invalid_argument(settings: Settings) -> None:
 def test_modify_applies_change_and_keeps_slot(settings: Settings) -> None:
     store = ProjectStore(settings)
     store.upsert(make_project("mod"))
-    store.claim_training_slot("mod", "job-1")
+    claim_training_slot(settings, "mod", "job-1")
 
     def change(record: ProjectRecord) -> None:
         record.description = "changed"
@@ -146,7 +143,7 @@ def test_modify_applies_change_and_keeps_slot(settings: Settings) -> None:
 def test_upsert_never_frees_a_held_slot(settings: Settings) -> None:
     store = ProjectStore(settings)
     store.upsert(make_project("keep"))
-    store.claim_training_slot("keep", "job-1")
+    claim_training_slot(settings, "keep", "job-1")
     # e.g. an import that builds a fresh record for an existing project
     result = store.upsert(make_project("keep", description="re-imported"))
     assert result.running_job_id == "job-1"
@@ -158,22 +155,22 @@ def test_claim_conflicts_while_holder_is_active_and_release_frees(settings: Sett
     projects, jobs = ProjectStore(settings), TrainingJobStore(settings)
     projects.upsert(make_project("slot"))
     jobs.create(make_job("slot", "job-1", JobStatus.RUNNING))
-    projects.claim_training_slot("slot", "job-1")
-    projects.claim_training_slot("slot", "job-1")  # a retry by the holder succeeds
+    claim_training_slot(settings, "slot", "job-1")
+    claim_training_slot(settings, "slot", "job-1")  # a retry by the holder succeeds
     with pytest.raises(Conflict) as caught:
-        projects.claim_training_slot("slot", "job-2")
+        claim_training_slot(settings, "slot", "job-2")
     assert "job-1" in caught.value.message and "slot" in caught.value.message
     projects.release_training_slot("slot", "job-2")  # not the holder: no effect
     assert projects.get("slot").running_job_id == "job-1"
     projects.release_training_slot("slot", "job-1")
     assert projects.get("slot").running_job_id is None
-    projects.claim_training_slot("slot", "job-2")
+    claim_training_slot(settings, "slot", "job-2")
     assert projects.get("slot").running_job_id == "job-2"
 
 
 def test_claim_on_missing_project(settings: Settings) -> None:
     with pytest.raises(ProjectNotFound):
-        ProjectStore(settings).claim_training_slot("ghost", "job-1")
+        claim_training_slot(settings, "ghost", "job-1")
     ProjectStore(settings).release_training_slot("ghost", "job-1")  # nothing to release: no error
 
 
@@ -192,9 +189,9 @@ def test_stale_slot_of_finished_or_expired_job_is_taken_over(
     projects, jobs = ProjectStore(settings), TrainingJobStore(settings)
     projects.upsert(make_project("heal"))
     jobs.create(make_job("heal", "old", JobStatus.RUNNING, expires_in=expires_in))
-    projects.claim_training_slot("heal", "old")
+    claim_training_slot(settings, "heal", "old")
     jobs.modify("heal", "old", lambda job: setattr(job, "status", status))
-    projects.claim_training_slot("heal", "new")
+    claim_training_slot(settings, "heal", "new")
     assert projects.get("heal").running_job_id == "new"
 
 
@@ -202,12 +199,12 @@ def test_slot_of_missing_job_is_kept_for_a_grace_period_then_taken_over(settings
     projects = ProjectStore(settings)
     projects.upsert(make_project("grace"))
     start = utc_now()
-    projects.claim_training_slot("grace", "unwritten", now=start)
+    claim_training_slot(settings, "grace", "unwritten", now=start)
     # The claimer has not written its job row yet: another claim must not steal the slot.
     with pytest.raises(Conflict):
-        projects.claim_training_slot("grace", "other", now=start + timedelta(seconds=5))
+        claim_training_slot(settings, "grace", "other", now=start + timedelta(seconds=5))
     # Long after, the job row never appeared: the claimer crashed, the slot heals.
-    projects.claim_training_slot("grace", "other", now=start + MISSING_JOB_GRACE + timedelta(seconds=1))
+    claim_training_slot(settings, "grace", "other", now=start + MISSING_JOB_GRACE + timedelta(seconds=1))
     assert projects.get("grace").running_job_id == "other"
 
 
@@ -224,7 +221,7 @@ def test_simultaneous_claims_have_exactly_one_winner(settings: Settings) -> None
     def claim(job_id: str) -> None:
         barrier.wait()
         try:
-            projects.claim_training_slot("race", job_id)
+            claim_training_slot(settings, "race", job_id)
         except Conflict:
             with lock:
                 conflicts.append(job_id)

@@ -16,20 +16,19 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from samples.generate import generate_sample_project
-from shared.config import Settings, get_settings
+from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, OperationNotFound, ProjectNotFound
+from shared.jobs import kinds, workspace
+from shared.jobs.apply import claim_training_slot
 from shared.models import EvaluationOptions, JobStatus, TrainedModelRecord, utc_now
+from shared.operations import deletion, exports, imports, snapshots
+from shared.operations.requests import OperationRequest, get_operation_job
+from shared.operations.run import abandon_operation, run_operation
 from shared.service import projects
 from shared.storage.blobs import BlobStore
-from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(app_settings_env: dict[str, str]) -> Settings:
-    return get_settings()
 
 
 @pytest.fixture
@@ -45,13 +44,13 @@ def sample(settings: Settings, storage_connection: str, unique_name: str) -> Ite
     client.delete_container()
 
 
-def run(settings: Settings, op: projects.OperationRequest) -> Any:
+def run(settings: Settings, op: OperationRequest) -> Any:
     """Run an operation as its activity would (through a JSON round trip of the request)."""
-    return projects.run_operation(settings, projects.OperationRequest.from_dict(op.to_dict()))
+    return run_operation(settings, OperationRequest.from_dict(op.to_dict()))
 
 
 def import_sample(settings: Settings, project_file: dict[str, Any]) -> None:
-    job = run(settings, projects.start_import(settings, "orders", project_file))
+    job = run(settings, imports.start_import(settings, "orders", project_file))
     assert job.status == JobStatus.SUCCEEDED, job.errors
 
 
@@ -118,26 +117,26 @@ def test_import_creates_the_project_and_stores_its_assets(
     settings: Settings, sample: tuple[str, dict[str, Any]]
 ) -> None:
     _, project_file = sample
-    op = projects.start_import(settings, "orders", project_file)
-    assert projects.get_operation_job(settings, projects.IMPORT, "orders", op.job_id).status == JobStatus.NOT_STARTED
+    op = imports.start_import(settings, "orders", project_file)
+    assert get_operation_job(settings, kinds.IMPORT, "orders", op.job_id).status == JobStatus.NOT_STARTED
     job = run(settings, op)
     assert job.status == JobStatus.SUCCEEDED
-    assert projects.get_operation_job(settings, projects.IMPORT, "orders", op.job_id).to_public()["status"] == "succeeded"
+    assert get_operation_job(settings, kinds.IMPORT, "orders", op.job_id).to_public()["status"] == "succeeded"
 
     project = projects.get_project(settings, "orders")
-    assert project.assets_blob == projects.assets_blob_name("orders")
+    assert project.assets_blob == workspace.assets_blob("orders")
     expected_tests = sum(1 for d in project_file["assets"]["documents"] if d.get("dataset") == "Test")
     assert expected_tests > 0 and project.test_document_count == expected_tests
     assert project.description == project_file["metadata"]["description"]
     stored = BlobStore(settings).get_json(project.assets_blob)
     assert len(stored["assets"]["documents"]) == len(project_file["assets"]["documents"])
-    assert BlobStore(settings).list_names(f"{projects.project_prefix('orders')}imports/") == []
+    assert BlobStore(settings).list_names(f"{workspace.project_prefix('orders')}imports/") == []
 
 
 def test_import_job_state_changes_are_published_as_events(
     settings: Settings, sample: tuple[str, dict[str, Any]]
 ) -> None:
-    op = projects.start_import(settings, "orders", sample[1])
+    op = imports.start_import(settings, "orders", sample[1])
     run(settings, op)
     queue = QueueClient.from_connection_string(
         settings.storage_connection, settings.events_queue, message_decode_policy=TextBase64DecodePolicy()
@@ -151,13 +150,13 @@ def test_import_schema_errors_are_reported_at_once(settings: Settings, sample: t
     bad = copy.deepcopy(sample[1])
     bad["assets"]["documents"][0]["entities"][0]["labels"][0]["offset"] = "ten"
     with pytest.raises(InvalidArgument) as caught:
-        projects.start_import(settings, "orders", bad)
+        imports.start_import(settings, "orders", bad)
     assert any("documents[0]" in (detail.target or "") for detail in caught.value.details)
 
 
 def test_import_url_name_must_match_metadata(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     with pytest.raises(InvalidArgument):
-        projects.start_import(settings, "other-name", sample[1])
+        imports.start_import(settings, "other-name", sample[1])
 
 
 def test_import_with_missing_document_fails_the_job_naming_it(
@@ -165,7 +164,7 @@ def test_import_with_missing_document_fails_the_job_naming_it(
 ) -> None:
     bad = copy.deepcopy(sample[1])
     bad["assets"]["documents"][0]["location"] = "missing-document.txt"
-    job = run(settings, projects.start_import(settings, "orders", bad))
+    job = run(settings, imports.start_import(settings, "orders", bad))
     assert job.status == JobStatus.FAILED
     assert "missing-document.txt" in job.errors[0]["message"]
     with pytest.raises(ProjectNotFound):
@@ -179,14 +178,14 @@ def test_import_with_label_past_the_text_fails_naming_the_document(
     document = bad["assets"]["documents"][1]
     region = document["entities"][0]
     region["regionLength"] = 10_000_000
-    job = run(settings, projects.start_import(settings, "orders", bad))
+    job = run(settings, imports.start_import(settings, "orders", bad))
     assert job.status == JobStatus.FAILED
     assert document["location"] in str(job.errors[0])
 
 
 def test_import_rejects_other_formats(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        projects.start_import(settings, "orders", sample[1], file_format="aml")
+        imports.start_import(settings, "orders", sample[1], file_format="aml")
     assert caught.value.target == "format"
 
 
@@ -203,25 +202,25 @@ def test_export_writes_the_current_project_file(settings: Settings, sample: tupl
         return f"http://h/language/authoring/analyze-text/projects/{path}?api-version=2023-04-01"
 
     with pytest.raises(InvalidArgument):
-        projects.start_export(settings, "orders", string_index_type=None, trained_model_label=None, link=link)
-    op = projects.start_export(settings, "orders", string_index_type="Utf16CodeUnit", trained_model_label=None, link=link)
+        exports.start_export(settings, "orders", string_index_type=None, trained_model_label=None, link=link)
+    op = exports.start_export(settings, "orders", string_index_type="Utf16CodeUnit", trained_model_label=None, link=link)
     with pytest.raises(Conflict):
-        projects.get_export_result(settings, "orders", op.job_id)
+        exports.get_export_result(settings, "orders", op.job_id)
     job = run(settings, op)
     assert job.status == JobStatus.SUCCEEDED
-    public = projects.get_operation_job(settings, projects.EXPORT, "orders", op.job_id).to_public()
+    public = get_operation_job(settings, kinds.EXPORT, "orders", op.job_id).to_public()
     assert public["resultUrl"].endswith(f"orders/export/jobs/{op.job_id}/result?api-version=2023-04-01")
-    result = projects.get_export_result(settings, "orders", op.job_id)
+    result = exports.get_export_result(settings, "orders", op.job_id)
     assert result["metadata"]["description"] == "patched"
     assert result["assets"]["documents"] == sample[1]["assets"]["documents"]
 
 
 def test_export_of_unknown_project_or_model(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     with pytest.raises(ProjectNotFound):
-        projects.start_export(settings, "nope", string_index_type="Utf16CodeUnit", trained_model_label=None, link=str)
+        exports.start_export(settings, "nope", string_index_type="Utf16CodeUnit", trained_model_label=None, link=str)
     import_sample(settings, sample[1])
     with pytest.raises(Exception) as caught:
-        projects.start_export(settings, "orders", string_index_type="Utf16CodeUnit", trained_model_label="m9", link=str)
+        exports.start_export(settings, "orders", string_index_type="Utf16CodeUnit", trained_model_label="m9", link=str)
     assert getattr(caught.value, "status", None) == 404
 
 
@@ -230,7 +229,7 @@ def test_export_of_unknown_project_or_model(settings: Settings, sample: tuple[st
 
 def _add_model(settings: Settings, label: str, snapshot: dict[str, Any]) -> TrainedModelRecord:
     blobs = BlobStore(settings)
-    prefix = f"{projects.project_prefix('orders')}models/{label}/"
+    prefix = f"{workspace.project_prefix('orders')}models/{label}/"
     for name, value in (("model.bin", None), ("summary.json", {}), ("docs.json", []), ("snapshot.json", snapshot)):
         if value is None:
             blobs.put_bytes(prefix + name, b"model")
@@ -260,7 +259,7 @@ def test_load_snapshot_restores_the_models_assets(settings: Settings, sample: tu
     snapshot = copy.deepcopy(sample[1])
     snapshot["assets"]["documents"] = snapshot["assets"]["documents"][:10]
     _add_model(settings, "m1", snapshot)
-    job = run(settings, projects.start_load_snapshot(settings, "orders", "m1"))
+    job = run(settings, snapshots.start_load_snapshot(settings, "orders", "m1"))
     assert job.status == JobStatus.SUCCEEDED, job.errors
     assets = BlobStore(settings).get_json(projects.get_project(settings, "orders").assets_blob)
     assert [d["location"] for d in assets["assets"]["documents"]] == [
@@ -273,40 +272,40 @@ def test_delete_removes_project_models_and_blobs(settings: Settings, sample: tup
     _add_model(settings, "m1", sample[1])
     BlobStore(settings).put_bytes("jobs/orders/job-1/checkpoint.bin", b"scratch")
     BlobStore(settings).put_bytes("jobs/orders-2/job-2/checkpoint.bin", b"another project's")
-    op = projects.start_deletion(settings, "orders")
+    op = deletion.start_deletion(settings, "orders")
     job = run(settings, op)
     assert job.status == JobStatus.SUCCEEDED
-    assert job.project_name == projects.GLOBAL_SCOPE
-    assert projects.get_operation_job(settings, projects.DELETION, "", op.job_id).status == JobStatus.SUCCEEDED
+    assert job.project_name == kinds.GLOBAL_SCOPE
+    assert get_operation_job(settings, kinds.DELETION, "", op.job_id).status == JobStatus.SUCCEEDED
     with pytest.raises(ProjectNotFound):
         projects.get_project(settings, "orders")
     assert ModelStore(settings).list("orders") == []
-    assert BlobStore(settings).list_names(projects.project_prefix("orders")) == []
+    assert BlobStore(settings).list_names(workspace.project_prefix("orders")) == []
     assert BlobStore(settings).list_names("jobs/orders") == ["jobs/orders-2/job-2/checkpoint.bin"]
     with pytest.raises(ProjectNotFound):
-        projects.start_deletion(settings, "orders")
+        deletion.start_deletion(settings, "orders")
 
 
 def test_delete_refused_while_training_holds_the_slot(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
     import_sample(settings, sample[1])
-    ProjectStore(settings).claim_training_slot("orders", "job-running")
+    claim_training_slot(settings, "orders", "job-running")
     with pytest.raises(Conflict) as caught:
-        projects.start_deletion(settings, "orders")
+        deletion.start_deletion(settings, "orders")
     assert "job-running" in caught.value.message
 
 
 def test_abandoned_operation_is_failed_with_a_generic_error(
     settings: Settings, sample: tuple[str, dict[str, Any]]
 ) -> None:
-    op = projects.start_import(settings, "orders", sample[1])
-    job = projects.abandon_operation(settings, op, "could not start")
+    op = imports.start_import(settings, "orders", sample[1])
+    job = abandon_operation(settings, op, "could not start")
     assert job.status == JobStatus.FAILED
     assert job.errors[0]["code"] == "InternalServerError"
 
 
 def test_unknown_jobs_and_projects(settings: Settings) -> None:
     with pytest.raises(OperationNotFound):
-        projects.get_operation_job(settings, projects.IMPORT, "orders", "nope_1")
+        get_operation_job(settings, kinds.IMPORT, "orders", "nope_1")
     with pytest.raises(ProjectNotFound):
         projects.list_training_jobs(settings, "orders")
     with pytest.raises(ProjectNotFound):

@@ -1,4 +1,4 @@
-"""The training pipeline's service functions end to end on Azurite, with a tiny real spaCy run.
+"""The training pipeline's steps (shared.training) end to end on Azurite, with a tiny real spaCy run.
 
 The steps are called in the order the orchestrator calls them (its own logic is covered by the
 replay tests in tests/unit/test_training_orchestrator.py), so these tests show what each step does
@@ -18,15 +18,19 @@ from azure.storage.queue import QueueClient
 
 from shared.config import Settings, get_settings
 from shared.errors import AppError, Conflict, InvalidArgument, NotFound, OperationNotFound, ProjectNotFound
+from shared.jobs import runtime
+from shared.jobs.failures import StepFailure, failure_from_text
+from shared.jobs.workspace import scratch_prefix
 from shared.models import JobStatus, ProjectRecord, utc_now
-from shared.service import pipeline, training_jobs
-from shared.service.models import training_config_versions
-from shared.service.pipeline import FailureReport, FinalizeRequest, JobRef, ShardTask
+from shared.service.trained_models import training_config_versions
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import MAX_DOCUMENT_BYTES
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
+from shared.storage.training_jobs import TrainingJobStore
+from shared.training import caches, jobs, requests
+from shared.training.payloads import FailureReport, FinalizeRequest, FinalizeResult, JobRef, ShardTask
+from shared.training.steps import convert, evaluate, prepare, register, train
 
 pytestmark = pytest.mark.integration
 
@@ -142,36 +146,36 @@ def _events(settings: Settings) -> list[dict[str, Any]]:
     return [json.loads(base64.b64decode(m.content)) for m in queue.peek_messages(max_messages=32)]
 
 
-def _run_pipeline(settings: Settings, job_id: str) -> pipeline.FinalizeResult:
+def _run_pipeline(settings: Settings, job_id: str) -> FinalizeResult:
     """Call the steps as the orchestrator does (errors as the orchestrator would report them)."""
     ref = JobRef(PROJECT, job_id)
     phase = "splitting"
     try:
-        prepared = pipeline.prepare_training(settings, ref, shard_size=4)
+        prepared = prepare.prepare_training(settings, ref, shard_size=4)
         phase = "converting"
         for shard in prepared.all_shards:
-            pipeline.convert_shard(settings, ShardTask(PROJECT, job_id, shard))
+            convert.convert_shard(settings, ShardTask(PROJECT, job_id, shard))
         phase = "training"
-        plan = pipeline.init_training(settings, ref)
+        plan = train.init_training(settings, ref)
         for _ in range(50):
             # A chunk records the job's progress itself (the orchestrator calls no progress activity).
-            chunk = pipeline.train_chunk(settings, ref)
+            chunk = train.train_chunk(settings, ref)
             assert chunk.max_steps == plan.max_steps and chunk.percent_complete is not None
             if chunk.finished:
                 break
         phase = "evaluating"
-        pipeline.start_evaluation(settings, ref)
+        train.start_evaluation(settings, ref)
         evaluations = [
-            pipeline.evaluate_shard(settings, ShardTask(PROJECT, job_id, s)) for s in prepared.test_shards
+            evaluate.evaluate_shard(settings, ShardTask(PROJECT, job_id, s)) for s in prepared.test_shards
         ]
         phase = "registering"
-        return pipeline.finalize_training(
+        return register.finalize_training(
             settings,
             FinalizeRequest(PROJECT, job_id, [e.counts for e in evaluations], [e.shard for e in evaluations]),
         )
     except AppError as error:
-        reported, _ = pipeline.error_from_failure(pipeline.encode_error(error), phase=phase)
-        pipeline.fail_training(settings, FailureReport(PROJECT, job_id, phase, [reported]))
+        reported = failure_from_text(StepFailure.from_error(error).to_text(), phase=phase).to_error()
+        register.fail_training(settings, FailureReport(PROJECT, job_id, phase, [reported]))
         raise
 
 
@@ -179,7 +183,7 @@ def _run_pipeline(settings: Settings, job_id: str) -> pipeline.FinalizeResult:
 def test_training_job_succeeds_with_a_model_and_an_evaluation(
     settings: Settings, project: dict[str, Any]
 ) -> None:
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
     assert job.status == JobStatus.NOT_STARTED
@@ -212,7 +216,7 @@ def test_training_job_succeeds_with_a_model_and_an_evaluation(
     assert test_locations <= {d["location"] for d in documents}
     assert all(d["projectKind"] == "CustomEntityRecognition" for d in documents)
     assert len(blobs.get_bytes(model.model_blob)) > 1000
-    assert blobs.list_names(training_jobs.scratch_prefix(PROJECT, job.job_id)) == []
+    assert blobs.list_names(scratch_prefix(PROJECT, job.job_id)) == []
     stored_project = ProjectStore(settings).get(PROJECT)
     assert stored_project.running_job_id is None
     assert stored_project.last_trained is not None
@@ -227,7 +231,7 @@ def test_missing_document_fails_the_job_naming_it_and_frees_the_slot(
     service = BlobServiceClient.from_connection_string(settings.storage_connection)
     container = project["metadata"]["storageInputContainerName"]
     service.get_blob_client(container, "doc05.txt").delete_blob()
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
 
@@ -243,7 +247,7 @@ def test_missing_document_fails_the_job_naming_it_and_frees_the_slot(
         ModelStore(settings).get(PROJECT, "m1")
     assert "m1" in str(missing.value)
     # The slot is free again: a new job can start.
-    again = training_jobs.create_training_job(
+    again = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
     assert again.job_id != job.job_id
@@ -257,7 +261,7 @@ def test_label_outside_its_document_is_reported_with_document_and_offset(
     label["offset"] = 5000
     broken["assets"]["documents"][2]["entities"][0]["regionLength"] = 6000
     BlobStore(settings).put_json(ASSETS_BLOB, broken)
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
 
@@ -283,7 +287,7 @@ def test_every_unusable_document_is_named_before_any_training(
     service.get_blob_client(container, "doc07.txt").upload_blob(
         b"a" * (MAX_DOCUMENT_BYTES + 1), overwrite=True
     )
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
 
@@ -300,13 +304,13 @@ def test_every_unusable_document_is_named_before_any_training(
 def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
     settings: Settings, project: dict[str, Any]
 ) -> None:
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
     ref = JobRef(PROJECT, job.job_id)
-    pipeline.prepare_training(settings, ref, shard_size=100)
+    prepare.prepare_training(settings, ref, shard_size=100)
     manifest = BlobStore(settings).get_json(
-        training_jobs.scratch_prefix(PROJECT, job.job_id) + "manifest.json"
+        scratch_prefix(PROJECT, job.job_id) + "manifest.json"
     )
     undecodable, mislabelled = manifest["shards"]["train-0000"][:2]
     # Break two documents of one shard after the split: only reading them can tell.
@@ -316,7 +320,7 @@ def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
     service.get_blob_client(container, mislabelled).upload_blob(b"Too short.", overwrite=True)
 
     with pytest.raises(InvalidArgument) as caught:
-        pipeline.convert_shard(settings, ShardTask(PROJECT, job.job_id, "train-0000"))
+        convert.convert_shard(settings, ShardTask(PROJECT, job.job_id, "train-0000"))
 
     assert "2 document(s)" in caught.value.message
     targets = json.dumps([detail.to_dict() for detail in caught.value.details])
@@ -326,25 +330,26 @@ def test_undecodable_document_and_bad_label_fail_their_shard_naming_both(
 
 def test_checkpoint_written_elsewhere_is_downloaded_again(settings: Settings) -> None:
     name = "jobs/cache-test/job-1/checkpoint.bin"
-    cache = pipeline._CheckpointCache()
-    cache.write(settings, name, b"written here")
-    assert cache.read(settings, name) == b"written here"
-    BlobStore(settings).put_bytes(name, b"written by another worker")
-    assert cache.read(settings, name) == b"written by another worker"
-    BlobStore(settings).delete(name)
+    cache = caches.CheckpointCache()
+    blobs = BlobStore(settings)
+    cache.write(blobs, name, b"written here")
+    assert cache.read(blobs, name) == b"written here"
+    blobs.put_bytes(name, b"written by another worker")
+    assert cache.read(blobs, name) == b"written by another worker"
+    blobs.delete(name)
     with pytest.raises(NotFound):
-        cache.read(settings, name)
+        cache.read(blobs, name)
 
 
 def test_second_job_conflicts_while_the_first_holds_the_slot(
     settings: Settings, project: dict[str, Any]
 ) -> None:
-    training_jobs.create_training_job(
+    requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
 
     with pytest.raises(Conflict):
-        training_jobs.create_training_job(
+        requests.create_training_job(
             settings, PROJECT, {"modelLabel": "m2", "trainingConfigVersion": "latest"}
         )
 
@@ -362,7 +367,7 @@ def test_invalid_train_request_names_the_field(
     settings: Settings, project: dict[str, Any], body: dict[str, Any], target: str
 ) -> None:
     with pytest.raises(InvalidArgument) as error:
-        training_jobs.create_training_job(settings, PROJECT, body)
+        requests.create_training_job(settings, PROJECT, body)
 
     assert target in (error.value.target or "") + error.value.message
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
@@ -371,12 +376,12 @@ def test_invalid_train_request_names_the_field(
 def test_unknown_project_and_project_without_assets(settings: Settings, project: dict[str, Any]) -> None:
     body = {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     with pytest.raises(ProjectNotFound):
-        training_jobs.create_training_job(settings, "nosuchproject", body)
+        requests.create_training_job(settings, "nosuchproject", body)
     record = ProjectStore(settings).get(PROJECT)
     record.assets_blob = None
     ProjectStore(settings).upsert(record)
     with pytest.raises(InvalidArgument) as error:
-        training_jobs.create_training_job(settings, PROJECT, body)
+        requests.create_training_job(settings, PROJECT, body)
     assert PROJECT in error.value.message
 
 
@@ -389,52 +394,52 @@ def test_manual_split_check_uses_the_test_count_recorded_at_import(
     BlobStore(settings).delete(ASSETS_BLOB)  # the recorded count alone must decide: assets are not read
     body = {"modelLabel": "m1", "trainingConfigVersion": "latest", "evaluationOptions": {"kind": "manual"}}
     with pytest.raises(InvalidArgument) as error:
-        training_jobs.create_training_job(settings, PROJECT, body)
+        requests.create_training_job(settings, PROJECT, body)
     assert error.value.target == "evaluationOptions.kind"
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
 
 
 def test_jobs_of_a_project_share_one_recorded_seed(settings: Settings, project: dict[str, Any]) -> None:
     body = {"modelLabel": "m1", "trainingConfigVersion": "latest"}
-    first = training_jobs.create_training_job(settings, PROJECT, body)
-    training_jobs.abandon_training_job(settings, PROJECT, first.job_id, "test: start over")
-    second = training_jobs.create_training_job(settings, PROJECT, {**body, "modelLabel": "m2"})
-    assert first.seed == second.seed == training_jobs.project_seed(PROJECT)
-    assert training_jobs.project_seed(PROJECT) != training_jobs.project_seed(PROJECT + "-other")
+    first = requests.create_training_job(settings, PROJECT, body)
+    jobs.abandon(settings, PROJECT, first.job_id, "test: start over")
+    second = requests.create_training_job(settings, PROJECT, {**body, "modelLabel": "m2"})
+    assert first.seed == second.seed == requests.project_seed(PROJECT)
+    assert requests.project_seed(PROJECT) != requests.project_seed(PROJECT + "-other")
 
 
 def test_cancel_moves_through_cancelling_to_cancelled(settings: Settings, project: dict[str, Any]) -> None:
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
     ref = JobRef(PROJECT, job.job_id)
-    pipeline.prepare_training(settings, ref)
+    prepare.prepare_training(settings, ref)
 
-    cancelling = training_jobs.request_cancel(settings, PROJECT, job.job_id)
+    cancelling = jobs.request_cancel(settings, PROJECT, job.job_id)
     assert cancelling.status == JobStatus.CANCELLING
     # A chunk that starts now sees the cancel and does no work.
-    assert pipeline.train_chunk(settings, ref).stop_reason == "cancelled"
-    cancelled = training_jobs.complete_cancel(settings, PROJECT, job.job_id)
+    assert train.train_chunk(settings, ref).stop_reason == "cancelled"
+    cancelled = jobs.cancel_training(settings, PROJECT, job.job_id)
 
     assert cancelled.status == JobStatus.CANCELLED
     assert cancelled.training_status.status == JobStatus.CANCELLED
     assert ProjectStore(settings).get(PROJECT).running_job_id is None
-    assert BlobStore(settings).list_names(training_jobs.scratch_prefix(PROJECT, job.job_id)) == []
+    assert BlobStore(settings).list_names(scratch_prefix(PROJECT, job.job_id)) == []
     with pytest.raises(Conflict):
-        training_jobs.request_cancel(settings, PROJECT, job.job_id)
+        jobs.request_cancel(settings, PROJECT, job.job_id)
     with pytest.raises(OperationNotFound):
-        training_jobs.request_cancel(settings, PROJECT, "no-such-job")
+        jobs.request_cancel(settings, PROJECT, "no-such-job")
 
 
 def test_reconcile_fails_an_active_job_whose_instance_failed(
     settings: Settings, project: dict[str, Any]
 ) -> None:
-    job = training_jobs.create_training_job(
+    job = requests.create_training_job(
         settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "latest"}
     )
 
-    unchanged = training_jobs.reconcile_with_runtime(settings, PROJECT, job.job_id, "Running")
-    fixed = training_jobs.reconcile_with_runtime(settings, PROJECT, job.job_id, "Failed")
+    unchanged = runtime.reconcile_with_runtime(settings, PROJECT, job.job_id, "Running")
+    fixed = runtime.reconcile_with_runtime(settings, PROJECT, job.job_id, "Failed")
 
     assert unchanged.status == JobStatus.NOT_STARTED
     assert fixed.status == JobStatus.FAILED

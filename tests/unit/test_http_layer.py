@@ -20,7 +20,7 @@ import pytest
 from functions import _http, global_api, models_api, operations, projects_api, training_api
 from shared.config import load_settings
 from shared.errors import ErrorDetail, InvalidArgument, Unauthorized
-from shared.service import projects
+from shared.operations.requests import OperationRequest
 from shared.service.api_versions import CLIENT_DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, check_api_version
 from shared.service.auth import check_subscription_key
 from shared.service.paging import PageRequest, next_link, paginate
@@ -293,11 +293,11 @@ def test_next_link_replaces_only_paging_parameters() -> None:
 
 def test_operation_locations_are_absolute_with_the_request_api_version() -> None:
     req = request("DELETE", "p1", api_version="2025-05-15-preview")
-    deletion = projects.OperationRequest(projects.DELETION, "p1", "abc_1")
+    deletion = OperationRequest("deletion", "p1", "abc_1")
     assert operations.operation_location(req, deletion) == (
         f"{BASE}/global/deletion-jobs/abc_1?api-version=2025-05-15-preview"
     )
-    snapshot = projects.OperationRequest(projects.LOAD_SNAPSHOT, "p1", "j", {"modelLabel": "m1"})
+    snapshot = OperationRequest("load-snapshot", "p1", "j", {"modelLabel": "m1"})
     assert operations.operation_location(req, snapshot) == (
         f"{BASE}/p1/models/m1/load-snapshot/jobs/j?api-version=2025-05-15-preview"
     )

@@ -18,7 +18,9 @@ from spacy.util import registry
 
 from shared.errors import InvalidArgument, TrainingFailed
 from shared.ner import training
-from shared.ner.training import TrainingOptions
+from shared.ner.training import TrainingOptions, batching, scoring
+from shared.ner.training import checkpoint as checkpoints
+from shared.ner.training import corpus as corpora
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +106,7 @@ def test_two_chunks_of_n_steps_end_where_one_chunk_of_2n_ends(long_bins: bytes) 
     second = training.train_chunk(first.checkpoint, [long_bins], [long_bins], max_steps=n)
 
     assert (first.step, second.step, whole.step) == (n, 2 * n, 2 * n)
-    state = training._load_checkpoint(whole.checkpoint)
+    state = checkpoints.load_checkpoint(whole.checkpoint)
     assert state["epoch"] >= 1 and state["batch_index"] >= 1  # the run crossed epochs; n is mid-epoch
     assert first.losses + second.losses == pytest.approx(whole.losses, rel=1e-6)
     assert (first.loss + second.loss) / 2 == pytest.approx(whole.loss, rel=1e-6)
@@ -162,7 +164,7 @@ def test_max_steps_is_the_total_over_chunks(short_bins: bytes) -> None:
     assert second.dev_score is not None  # the last step is always evaluated
     assert (
         training.best_model_bytes(second.checkpoint)
-        == training._load_checkpoint(second.checkpoint)["best_model"]
+        == checkpoints.load_checkpoint(second.checkpoint)["best_model"]
     )
     # a finished checkpoint does not train further
     again = training.train_chunk(second.checkpoint, [short_bins], [short_bins])
@@ -173,7 +175,7 @@ def test_early_stopping_after_patience_steps_without_improvement(short_bins: byt
     options = _options(max_steps=200, patience=3, eval_frequency=1)
     result = training.train_chunk(training.init_checkpoint(options, [short_bins]), [short_bins], [short_bins])
     assert (result.finished, result.stop_reason) == (True, "early_stopping")
-    state = training._load_checkpoint(result.checkpoint)
+    state = checkpoints.load_checkpoint(result.checkpoint)
     assert result.step == state["best_step"] + 3
     assert result.step < 200
 
@@ -237,7 +239,7 @@ def test_compact_corpus_rebuilds_the_docbin_docs_and_batches_them_like_examples(
     nlp = training.load_model(training.current_model_bytes(training.init_checkpoint(options, [short_bins])))
     bins = [short_bins, long_bins]
     training.clear_corpus_cache()
-    corpus = training._corpus(nlp, bins)
+    corpus = corpora.load_corpus(nlp, bins)
     expected = _old_style_examples(nlp, bins)
     assert len(corpus) == len(expected) == 18
     attrs = ["ORTH", "ENT_IOB", "ENT_TYPE", "SPACY", "NORM"]
@@ -251,7 +253,7 @@ def test_compact_corpus_rebuilds_the_docbin_docs_and_batches_them_like_examples(
         assert corpus.lengths[index] == len(old) == len(new.predicted)
     # the index batches of an epoch are the example batches the batcher makes from the same shuffle
     config = nlp.config.interpolate()["training"]
-    index_batches, sizes_after = training._epoch_batches(config, corpus.lengths, 3, 2, 0)
+    index_batches, sizes_after = batching.epoch_batches(config, corpus.lengths, 3, 2, 0)
     order = list(expected)
     random.Random(3 * 1_000_003 + 2).shuffle(order)
     batcher = registry.resolve({"b": config["batcher"]})["b"]
@@ -259,7 +261,7 @@ def test_compact_corpus_rebuilds_the_docbin_docs_and_batches_them_like_examples(
     assert len(index_batches) > 1 and sizes_after == len(index_batches)
     assert [[expected[i].reference.text for i in batch] for batch in index_batches] == example_batches
     # a second lookup is served from the cache and gives the same corpus
-    assert training._corpus(nlp, bins) is corpus
+    assert corpora.load_corpus(nlp, bins) is corpus
 
 
 def test_dev_score_matches_spacy_evaluate_and_is_capped(
@@ -268,21 +270,21 @@ def test_dev_score_matches_spacy_evaluate_and_is_capped(
     options = _options(max_steps=20, eval_frequency=20)
     result = training.train_chunk(training.init_checkpoint(options, [long_bins]), [long_bins], [long_bins])
     nlp = training.load_model(training.current_model_bytes(result.checkpoint))
-    dev = training._corpus(nlp, [long_bins])
+    dev = corpora.load_corpus(nlp, [long_bins])
     optimizer = nlp.create_optimizer()
     everything = list(range(len(dev)))
     spacy_f = nlp.evaluate(_old_style_examples(nlp, [long_bins]))["ents_f"] or 0.0
-    assert training._evaluate(nlp, optimizer, dev, everything) == pytest.approx(spacy_f, abs=0.0)
+    assert scoring.evaluate(nlp, optimizer, dev, everything) == pytest.approx(spacy_f, abs=0.0)
     assert result.dev_score == spacy_f  # the chunk's last evaluation scored the same weights
 
-    monkeypatch.setattr(training, "DEV_EVAL_MAX_DOCS", 5)
-    sample = training._dev_indices(len(dev), seed=0)
-    assert len(sample) == 5 and sample == sorted(set(sample)) and sample == training._dev_indices(12, seed=0)
-    assert training._dev_indices(4, seed=0) == [0, 1, 2, 3]
+    monkeypatch.setattr(scoring, "DEV_EVAL_MAX_DOCS", 5)
+    sample = scoring.dev_indices(len(dev), seed=0)
+    assert len(sample) == 5 and sample == sorted(set(sample)) and sample == scoring.dev_indices(12, seed=0)
+    assert scoring.dev_indices(4, seed=0) == [0, 1, 2, 3]
     subset = [
         example for index, example in enumerate(_old_style_examples(nlp, [long_bins])) if index in sample
     ]
-    assert training._evaluate(nlp, optimizer, dev, sample) == (nlp.evaluate(subset)["ents_f"] or 0.0)
+    assert scoring.evaluate(nlp, optimizer, dev, sample) == (nlp.evaluate(subset)["ents_f"] or 0.0)
 
 
 def test_results_do_not_depend_on_the_corpus_cache_or_the_process(long_bins: bytes, tmp_path: Path) -> None:

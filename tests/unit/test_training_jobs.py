@@ -1,13 +1,16 @@
-"""Pure parts of the training job service and pipeline: queue request parsing, progress, error encoding."""
+"""Pure parts of training jobs: queue request parsing, progress, the failure contract, job ids, dev split."""
 
 from __future__ import annotations
 
 import pytest
 
 from shared.errors import ErrorDetail, InvalidArgument, InvalidRequest, StorageError
+from shared.jobs.failures import StepFailure, failure_from_text
+from shared.jobs.ids import new_job_id
+from shared.jobs.lifecycle import percent_of
 from shared.models import utc_now
-from shared.service.pipeline import MAX_DEV_DOCUMENTS, dev_fraction, encode_error, error_from_failure
-from shared.service.training_jobs import new_job_id, parse_queued_request, percent_of
+from shared.training.requests import parse_queued_request
+from shared.training.steps.prepare import MAX_DEV_DOCUMENTS, dev_fraction
 
 
 def test_queued_request_is_split_into_project_and_train_body() -> None:
@@ -49,22 +52,22 @@ def test_encoded_app_error_survives_the_activity_boundary() -> None:
         details=[ErrorDetail("InvalidArgument", "offset 5000", "assets.documents[2]")],
     )
     # The SDK raises Exception(f"{Reason} \n {Details}") with the host's wrapper around our message.
-    text = f"Activity function 'prepare_training' failed: {encode_error(error)} \n Traceback ..."
+    text = f"Activity function 'prepare_training' failed: {StepFailure.from_error(error).to_text()} \n Traceback ..."
 
-    recovered, transient = error_from_failure(text, phase="splitting")
+    recovered = failure_from_text(text, phase="splitting")
 
-    assert recovered == error.to_dict()
-    assert transient is False
+    assert recovered.to_error() == error.to_dict()
+    assert recovered.retryable is False
 
 
 def test_storage_error_is_transient_and_unknown_failure_names_the_phase() -> None:
-    _, transient = error_from_failure(encode_error(StorageError("Azurite is down")), phase="training")
-    unknown, unknown_transient = error_from_failure("MemoryError \n details", phase="training")
+    storage = failure_from_text(StepFailure.from_error(StorageError("Azurite is down")).to_text(), phase="training")
+    unknown = failure_from_text("MemoryError \n details", phase="training")
 
-    assert transient is True
-    assert unknown_transient is True
-    assert unknown["code"] == "InternalServerError"
-    assert "training" in unknown["message"] and "MemoryError" in unknown["message"]
+    assert storage.retryable is True
+    assert unknown.retryable is True
+    assert unknown.to_error()["code"] == "InternalServerError"
+    assert "training" in unknown.message and "MemoryError" in unknown.message
 
 
 def test_job_id_has_azure_shape() -> None:

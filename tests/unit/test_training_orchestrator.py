@@ -1,111 +1,31 @@
-"""The training orchestrator, replayed by the real azure-functions-durable SDK.
+"""The training orchestrator, replayed by the real azure-functions-durable SDK (``tests.durable_driver``).
 
-A small driver plays the Durable extension's part: it calls the orchestrator's user function with
-``func.OrchestrationContext(<context JSON>)``, schedules the actions it returns, feeds the activity
-results back as history events (one episode per round, all completions batched) and repeats until the
-orchestration is done. Activity results come from plain functions standing in for the activities,
-so these tests check the orchestration logic only; the activities are tested against Azurite.
+Activity results come from plain functions standing in for the activities, so these tests check the
+orchestration logic only; the activities are tested against Azurite.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import azure.durable_functions as df
-import azure.functions as func
-import pytest
-
-from devhost.durable import history as h
 from functions import activity_names as names
 from functions import orchestrators
-from shared.errors import ErrorDetail, InvalidArgument
-from shared.service.pipeline import encode_error
+from shared.errors import ErrorDetail, InvalidArgument, StorageError
+from shared.jobs.failures import StepFailed, StepFailure
+from tests.durable_driver import Run
+from tests.durable_driver import drive as drive_orchestrator
 
 JOB = {"projectName": "loans", "jobId": "job-1"}
-START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-Activity = Callable[[str, dict[str, Any]], Any]
 
 
-class Run:
-    """Outcome of a driven orchestration."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.statuses: list[Any] = []
-        self.timers = 0
-        self.result: h.OrchestratorResult | None = None
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def payloads(self, name: str) -> list[dict[str, Any]]:
-        return [payload for called, payload in self.calls if called == name]
+def drive(activity: Callable[[str, Any], Any]) -> Run:
+    return drive_orchestrator(orchestrators.bp, names.TRAINING_ORCHESTRATOR, JOB, activity, instance_id=JOB["jobId"])
 
 
-@functools.cache
-def _user_function() -> Callable[[func.OrchestrationContext], str]:
-    # get_functions() may run only once per app (it re-checks names), hence our own app and the cache.
-    app = df.DFApp()
-    app.register_functions(orchestrators.bp)
-    for function in app.get_functions():
-        if function.get_function_name() == names.TRAINING_ORCHESTRATOR:
-            return function.get_user_function()  # type: ignore[no-any-return]
-    raise AssertionError("training orchestrator is not registered")
-
-
-def drive(activity: Activity, *, max_episodes: int = 100) -> Run:
-    """Run the orchestrator to completion, answering each activity with ``activity(name, payload)``."""
-    handler = _user_function()
-    input_text = json.dumps(JOB)
-    events = [
-        h.orchestrator_started(START),
-        h.execution_started(names.TRAINING_ORCHESTRATOR, input_text, JOB["jobId"], "exec-1", timestamp=START),
-    ]
-    run = Run()
-    scheduled = 0
-    for episode in range(1, max_episodes + 1):
-        context = h.context_json(events, instance_id=JOB["jobId"], input_text=input_text)
-        try:
-            state = h.parse_orchestrator_state(handler(func.OrchestrationContext(context)))
-        except Exception as exc:  # the SDK raises when the orchestrator itself fails
-            state = h.parse_orchestrator_exception(exc)
-        run.statuses.append(state.custom_status)
-        if state.is_done or state.failed:
-            run.result = state
-            return run
-        now = START + timedelta(seconds=episode)
-        completions = []
-        for action in h.flatten_actions(state.actions)[scheduled:]:
-            seq = scheduled
-            scheduled += 1
-            if action["actionType"] in (h.ActionType.CALL_ACTIVITY, h.ActionType.CALL_ACTIVITY_WITH_RETRY):
-                name = action["functionName"]
-                payload = json.loads(action["input"])
-                events.append(h.task_scheduled(seq, name, action["input"], now))
-                run.calls.append((name, payload))
-                try:
-                    completions.append(h.task_completed(seq, json.dumps(activity(name, payload)), now))
-                except Exception as exc:
-                    reason = f"Activity function '{name}' failed: {exc}"
-                    completions.append(
-                        h.task_failed(seq, reason, "Traceback (most recent call last): ...", now)
-                    )
-            elif action["actionType"] == h.ActionType.CREATE_TIMER:
-                run.timers += 1
-                fire_at = h.parse_timestamp(action["fireAt"])
-                events.append(h.timer_created(seq, fire_at, now))
-                completions.append(h.timer_fired(seq, action["fireAt"], now))
-            else:
-                raise AssertionError(f"unexpected action {action}")
-        events.append(h.orchestrator_completed(now))
-        events.append(h.orchestrator_started(now))
-        events.extend(completions)
-    raise AssertionError("orchestration did not finish")
+def failed(error: InvalidArgument | StorageError) -> StepFailed:
+    """What an activity adapter raises for ``error``."""
+    return StepFailed(StepFailure.from_error(error))
 
 
 PREPARED = {
@@ -154,10 +74,10 @@ class Pipeline:
                 "best_score": 0.5,
                 "finished": finished,
                 "stop_reason": self.stop_reason if finished else None,
+                # train_chunk records the job's progress itself and returns it
+                "percent_complete": 100 if finished else self.chunk * 10,
+                "estimated_end": None if finished else f"2024-05-01T13:00:{self.chunk * 10:02d}+00:00",
             }
-        if name == names.RECORD_TRAINING_PROGRESS:
-            percent = 100 if payload["finished"] else payload["step"] * 100 // payload["max_steps"]
-            return {"percent_complete": percent, "estimated_end": "2024-05-01T13:00:00+00:00"}
         if name == names.EVALUATE_SHARD:
             return {"shard": payload["shard"], "documents": 5, "counts": {"shard": payload["shard"]}}
         if name == names.FINALIZE_TRAINING:
@@ -177,7 +97,7 @@ def test_successful_job_runs_every_phase_in_order() -> None:
         names.PREPARE_TRAINING,
         *[names.CONVERT_SHARD] * 5,
         names.INIT_TRAINING,
-        *[names.TRAIN_CHUNK, names.RECORD_TRAINING_PROGRESS] * 3,
+        *[names.TRAIN_CHUNK] * 3,
         names.START_EVALUATION,
         names.EVALUATE_SHARD,
         names.EVALUATE_SHARD,
@@ -202,14 +122,9 @@ def test_evaluation_counts_of_every_test_shard_reach_finalize() -> None:
     assert finalize["shard_counts"] == [{"shard": "test-0000"}, {"shard": "test-0001"}]
 
 
-def test_progress_reports_step_and_measured_time_per_step() -> None:
+def test_progress_recorded_by_each_chunk_reaches_the_custom_status() -> None:
     run = drive(Pipeline(chunks=3))
 
-    progress = run.payloads(names.RECORD_TRAINING_PROGRESS)
-    assert [p["step"] for p in progress] == [10, 20, 30]
-    assert [p["finished"] for p in progress] == [False, False, True]
-    assert all(p["max_steps"] == 100 for p in progress)
-    assert progress[0]["seconds_per_step"] == pytest.approx(0.5)
     # Each episode reports the status in force; collapse repeats to see each update once.
     training: list[dict[str, Any]] = []
     for status in run.statuses:
@@ -217,6 +132,12 @@ def test_progress_reports_step_and_measured_time_per_step() -> None:
             if not training or training[-1] != status:
                 training.append(status)
     assert [s["percentComplete"] for s in training] == [10, 20, 100]
+    assert [s["step"] for s in training] == [10, 20, 30]
+    assert [s["estimatedEndDateTime"] for s in training] == [
+        "2024-05-01T13:00:10+00:00",
+        "2024-05-01T13:00:20+00:00",
+        None,
+    ]
     assert training[0]["maxSteps"] == 100
     assert run.statuses[-1]["phase"] == "succeeded"
 
@@ -230,7 +151,7 @@ def test_user_error_fails_the_job_without_retrying() -> None:
     )
 
     def missing_document(payload: dict[str, Any]) -> Any:
-        raise RuntimeError(encode_error(error))
+        raise failed(error)
 
     pipeline.overrides[names.PREPARE_TRAINING] = missing_document
     run = drive(pipeline)
@@ -292,10 +213,8 @@ def test_chunk_that_notices_a_cancel_ends_the_job_as_cancelled() -> None:
 
 def test_registration_failure_is_reported_with_the_registering_phase() -> None:
     pipeline = Pipeline()
-    conflict_text = encode_error(InvalidArgument("Model limit reached.", target="modelLabel"))
-
     def refuse(payload: dict[str, Any]) -> Any:
-        raise RuntimeError(conflict_text)
+        raise failed(InvalidArgument("Model limit reached.", target="modelLabel"))
 
     pipeline.overrides[names.FINALIZE_TRAINING] = refuse
     run = drive(pipeline)
@@ -304,3 +223,20 @@ def test_registration_failure_is_reported_with_the_registering_phase() -> None:
     assert report["phase"] == "registering"
     assert report["errors"][0]["message"] == "Model limit reached."
     assert run.names().count(names.FINALIZE_TRAINING) == 1
+
+
+def test_storage_failure_of_a_checked_activity_is_retried() -> None:
+    pipeline = Pipeline()
+    attempts: list[int] = []
+
+    def storage_hiccup(payload: dict[str, Any]) -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise failed(StorageError("Storage call failed: read project."))
+        return PREPARED
+
+    pipeline.overrides[names.PREPARE_TRAINING] = storage_hiccup
+    run = drive(pipeline)
+
+    assert run.timers == 1
+    assert run.result is not None and run.result.output["status"] == "succeeded"

@@ -14,9 +14,12 @@ import azure.durable_functions as df
 import pytest
 from aiohttp import web
 
-from devhost.durable import DurableEngine, MemoryStore
+from devhost.durable import api as durable_api
 from devhost.durable import history as h
-from devhost.durable.engine import InstanceGone
+from devhost.durable.engine import DurableEngine
+from devhost.durable.errors import InstanceGone
+from devhost.durable.payloads import DurableUrls
+from devhost.durable.store import MemoryStore
 from devhost.indexer import load_app
 
 APP_DIR = Path(__file__).resolve().parents[2] / "apps" / "durable_app"
@@ -31,16 +34,15 @@ class Harness:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.engine = DurableEngine(
-            load_app(APP_DIR), MemoryStore(), base_url=f"http://127.0.0.1:{self.port}", worker_count=2
-        )
+        self.engine = DurableEngine(load_app(APP_DIR), MemoryStore(), worker_count=2)
+        self.urls = DurableUrls(f"http://127.0.0.1:{self.port}", self.engine.hub_name)
         self.runner: web.AppRunner | None = None
         self.run(self._start())
 
     async def _start(self) -> None:
         await self.engine.start()
         web_app = web.Application()
-        self.engine.add_routes(web_app)
+        durable_api.add_routes(web_app, self.engine, self.urls)
         self.runner = web.AppRunner(web_app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
@@ -58,7 +60,7 @@ class Harness:
         self.loop.close()
 
     def client(self) -> df.DurableOrchestrationClient:
-        return df.DurableOrchestrationClient(self.engine.client_binding_json())
+        return df.DurableOrchestrationClient(self.urls.client_binding_json())
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +237,7 @@ def test_http_api_through_the_sdk_client(harness: Harness) -> None:
 
 
 def test_client_binding_json_shape(harness: Harness) -> None:
-    binding = json.loads(harness.engine.client_binding_json())
+    binding = json.loads(harness.urls.client_binding_json())
     base = f"http://127.0.0.1:{harness.port}/runtime/webhooks/durabletask"
     assert binding["baseUrl"] == base
     assert binding["rpcBaseUrl"] == base + "/"

@@ -1,8 +1,4 @@
-"""Training job rows and other long-running operation rows.
-
-- ``settings.jobs_table``: PartitionKey = project name, RowKey = job id (:class:`TrainingJobStore`).
-- ``settings.operations_table``: PartitionKey = ``"<kind>:<project>"``, RowKey = job id
-  (:class:`OperationJobStore`; kinds: import, export, deletion, load-snapshot).
+"""Training job rows: ``settings.jobs_table``, PartitionKey = project name, RowKey = job id.
 
 A job past its ``expiration`` no longer exists for callers (``get`` raises ``OperationNotFound``,
 ``list`` skips it) even before the purge timer deletes its row. ``modify`` deliberately works on expired
@@ -21,10 +17,10 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
 from shared.errors import Conflict, ErrorDetail, OperationNotFound
+from shared.jobs.status import ACTIVE
 from shared.models import (
     EvaluationOptions,
     JobStatus,
-    OperationJobRecord,
     SubJobState,
     TrainingJobRecord,
     utc_now,
@@ -33,12 +29,14 @@ from shared.storage._entities import (
     cap_items,
     check_key,
     check_string,
+    drop_none,
     etag_from_response,
     etag_of,
     from_json_property,
     from_property_datetime,
     modify_entity,
     read_entity,
+    required_datetime,
     to_json_property,
     to_property_datetime,
 )
@@ -46,18 +44,7 @@ from shared.storage.clients import storage_call, table_client
 
 # The SDK substitutes parameters in space-separated words, hence the space before ")".
 _ACTIVE_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
-_ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(JobStatus.ACTIVE), strict=True))
-
-
-def _required_datetime(entity: TableEntity, name: str) -> datetime:
-    value = from_property_datetime(entity.get(name))
-    if value is None:
-        raise ValueError(f"job row {entity.get('PartitionKey')}/{entity.get('RowKey')} has no '{name}'")
-    return value
-
-
-def _drop_none(entity: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in entity.items() if value is not None}
+_ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(str(status) for status in ACTIVE), strict=True))
 
 
 def _sub_job_json(state: SubJobState, field: str) -> str:
@@ -81,14 +68,14 @@ def training_job_not_found(project: str, job_id: str) -> OperationNotFound:
 
 def training_job_to_entity(record: TrainingJobRecord) -> dict[str, Any]:
     """The Table entity of a training job (nested values as JSON, long lists capped)."""
-    return _drop_none(
+    return drop_none(
         {
             "PartitionKey": check_key(record.project_name, "projectName"),
             "RowKey": check_key(record.job_id, "jobId"),
             "modelLabel": check_string(record.model_label, "modelLabel"),
             "trainingConfigVersion": record.training_config_version,
             "evaluationOptions": to_json_property(record.evaluation_options.to_public(), "evaluationOptions"),
-            "status": record.status,
+            "status": str(record.status),
             "created": to_property_datetime(record.created),
             "lastUpdated": to_property_datetime(record.last_updated),
             "expiration": to_property_datetime(record.expiration),
@@ -116,9 +103,9 @@ def training_job_from_entity(entity: TableEntity) -> TrainingJobRecord:
             from_json_property(entity.get("evaluationOptions"), {})
         ),
         status=str(entity.get("status", JobStatus.NOT_STARTED)),
-        created=_required_datetime(entity, "created"),
-        last_updated=_required_datetime(entity, "lastUpdated"),
-        expiration=_required_datetime(entity, "expiration"),
+        created=required_datetime(entity, "created"),
+        last_updated=required_datetime(entity, "lastUpdated"),
+        expiration=required_datetime(entity, "expiration"),
         training_status=SubJobState.from_dict(from_json_property(entity.get("trainingStatus"), {})),
         evaluation_status=SubJobState.from_dict(from_json_property(entity.get("evaluationStatus"), {})),
         estimated_end=from_property_datetime(entity.get("estimatedEnd")),
@@ -292,155 +279,3 @@ class TrainingJobStore:
             for job_id in keys:
                 self._client.delete_entity(partition_key=project, row_key=job_id)
         return len(keys)
-
-
-def operation_partition(kind: str, project: str) -> str:
-    """PartitionKey of an operation job row."""
-    return f"{check_key(kind, 'kind')}:{check_key(project, 'projectName')}"
-
-
-def operation_not_found(kind: str, project: str, job_id: str) -> OperationNotFound:
-    """Azure's ``OperationNotFound`` for an unknown or expired operation job."""
-    # Deletion jobs live under the pseudo project "global" (their URL names no project).
-    scope = "" if project == "global" else f" of project '{project}'"
-    return OperationNotFound(
-        message=f"The {kind} job '{job_id}'{scope} was not found or has expired.",
-        target="jobId",
-        details=[ErrorDetail(code="OperationNotFound", message=job_id, target="jobId")],
-    )
-
-
-def operation_job_to_entity(record: OperationJobRecord) -> dict[str, Any]:
-    """The Table entity of an operation job."""
-    return _drop_none(
-        {
-            "PartitionKey": operation_partition(record.kind, record.project_name),
-            "RowKey": check_key(record.job_id, "jobId"),
-            "kind": record.kind,
-            "projectName": record.project_name,
-            "status": record.status,
-            "created": to_property_datetime(record.created),
-            "lastUpdated": to_property_datetime(record.last_updated),
-            "expiration": to_property_datetime(record.expiration),
-            "warnings": to_json_property(cap_items(record.warnings, "warnings"), "warnings"),
-            "errors": to_json_property(cap_items(record.errors, "errors"), "errors"),
-            "resultUrl": check_string(record.result_url, "resultUrl"),
-            "modelLabel": record.model_label,
-        }
-    )
-
-
-def operation_job_from_entity(entity: TableEntity) -> OperationJobRecord:
-    """The record stored in an operation job entity."""
-    return OperationJobRecord(
-        kind=str(entity["kind"]),
-        project_name=str(entity["projectName"]),
-        job_id=str(entity["RowKey"]),
-        status=str(entity.get("status", JobStatus.NOT_STARTED)),
-        created=_required_datetime(entity, "created"),
-        last_updated=_required_datetime(entity, "lastUpdated"),
-        expiration=_required_datetime(entity, "expiration"),
-        warnings=from_json_property(entity.get("warnings"), []),
-        errors=from_json_property(entity.get("errors"), []),
-        result_url=entity.get("resultUrl"),
-        model_label=entity.get("modelLabel"),
-        etag=etag_of(entity),
-    )
-
-
-class OperationJobStore:
-    """Import/export/deletion/load-snapshot job rows: PartitionKey = ``kind:project``, RowKey = job id."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._table_name = settings.operations_table
-
-    @property
-    def _client(self) -> TableClient:
-        return table_client(self._settings.storage_connection, self._table_name)
-
-    def _what(self, kind: str, project: str, job_id: str) -> str:
-        return f"{kind} job '{job_id}' of project '{project}' in table {self._table_name}"
-
-    def create(self, record: OperationJobRecord) -> OperationJobRecord:
-        """Insert a new operation job row.
-
-        Returns:
-            ``record`` with its ``etag`` set.
-
-        Raises:
-            Conflict: a job with this id already exists.
-            StorageError: storage failed.
-        """
-        entity = operation_job_to_entity(record)
-        try:
-            with storage_call(f"create {self._what(record.kind, record.project_name, record.job_id)}"):
-                response = self._client.create_entity(entity=entity)
-        except ResourceExistsError:
-            raise Conflict(
-                message=f"{record.kind} job '{record.job_id}' already exists in project '{record.project_name}'.",
-                target="jobId",
-            ) from None
-        record.etag = etag_from_response(response)
-        return record
-
-    def get(self, kind: str, project: str, job_id: str, *, now: datetime | None = None) -> OperationJobRecord:
-        """The job as callers see it.
-
-        Raises:
-            OperationNotFound: no such job, or it has expired.
-            StorageError: storage failed.
-        """
-        entity = read_entity(
-            self._client,
-            operation_partition(kind, project),
-            job_id,
-            f"read {self._what(kind, project, job_id)}",
-        )
-        if entity is None:
-            raise operation_not_found(kind, project, job_id)
-        record = operation_job_from_entity(entity)
-        if record.expiration < (now or utc_now()):
-            raise operation_not_found(kind, project, job_id)
-        return record
-
-    def modify(
-        self, kind: str, project: str, job_id: str, change: Callable[[OperationJobRecord], None]
-    ) -> OperationJobRecord:
-        """Read, apply ``change``, ETag-conditional replace; retried on a lost race (see TrainingJobStore.modify).
-
-        Raises:
-            OperationNotFound: no such job.
-            StorageError: storage failed or the row kept changing.
-        """
-        return modify_entity(
-            self._client,
-            operation_partition(kind, project),
-            job_id,
-            load=operation_job_from_entity,
-            dump=operation_job_to_entity,
-            change=change,
-            not_found=lambda: operation_not_found(kind, project, job_id),
-            what=self._what(kind, project, job_id),
-        )
-
-    def list_expired(self, now: datetime) -> builtins.list[OperationJobRecord]:
-        """Operation jobs of every kind and project whose expiration is before ``now``.
-
-        Raises:
-            StorageError: storage failed.
-        """
-        with storage_call(f"list expired operation jobs in table {self._table_name}"):
-            entities = builtins.list(
-                self._client.query_entities(query_filter="expiration lt @now", parameters={"now": now})
-            )
-        return [operation_job_from_entity(entity) for entity in entities]
-
-    def delete(self, kind: str, project: str, job_id: str) -> None:
-        """Delete the job row; a missing row is not an error.
-
-        Raises:
-            StorageError: storage failed.
-        """
-        with storage_call(f"delete {self._what(kind, project, job_id)}"):
-            self._client.delete_entity(partition_key=operation_partition(kind, project), row_key=job_id)

@@ -1,4 +1,4 @@
-"""When the status routes consult the Durable runtime (``training_api.needs_runtime_check``)."""
+"""When the status routes consult the Durable runtime (``shared.jobs.runtime.needs_runtime_check``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from functions.training_api import needs_runtime_check
 from shared.config import Settings, load_settings
+from shared.jobs.runtime import needs_runtime_check
+from shared.jobs.status import TERMINAL
 from shared.models import EvaluationOptions, JobStatus, TrainingJobRecord
 
 NOW = datetime(2026, 11, 24, 12, 0, 0).astimezone()
@@ -37,7 +38,7 @@ def job(status: str, *, created_ago: float, updated_ago: float, heartbeat_ago: f
     )
 
 
-@pytest.mark.parametrize("status", sorted(JobStatus.TERMINAL))
+@pytest.mark.parametrize("status", sorted(TERMINAL))
 def test_terminal_rows_are_final(settings: Settings, status: str) -> None:
     assert not needs_runtime_check(settings, job(status, created_ago=9999, updated_ago=9999), NOW)
 

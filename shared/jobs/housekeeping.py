@@ -1,6 +1,6 @@
 """Housekeeping run by the purge timer: expired jobs, orphaned scratch blobs and the heartbeat watchdog.
 
-The service decides *what* to purge or stop; the timer function does the Durable side (purging
+This module decides *what* to purge or stop; the timer function does the Durable side (purging
 instance history, terminating instances) through its durable client, then calls back here. The order
 (instance first, then row and blobs) means a crash midway leaves the row in place, so the next run
 tries again instead of leaking an instance nobody knows about.
@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 
 from shared.config import Settings
 from shared.errors import NotFound
-from shared.models import JobStatus, TrainingJobRecord, utc_now
-from shared.service import training_jobs
+from shared.jobs import apply, lifecycle
+from shared.jobs.status import TERMINAL, JobStatus
+from shared.jobs.workspace import SCRATCH_ROOT, scratch_job_of, scratch_prefix
+from shared.models import TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
-from shared.storage.jobs import TrainingJobStore
 from shared.storage.projects import ProjectStore
+from shared.storage.training_jobs import TrainingJobStore
 
 logger = logging.getLogger(__name__)
-
-SCRATCH_ROOT = "jobs/"
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,11 @@ def forget_job(settings: Settings, key: JobKey) -> None:
 
     An expired job still holding its project's slot (it never finished) releases it first.
     """
-    _release_slot(settings, key)
-    deleted = BlobStore(settings).delete_prefix(training_jobs.scratch_prefix(key.project_name, key.job_id))
+    try:
+        ProjectStore(settings).release_training_slot(key.project_name, key.job_id)
+    except NotFound:
+        pass  # the project was deleted; nothing holds a slot
+    deleted = BlobStore(settings).delete_prefix(scratch_prefix(key.project_name, key.job_id))
     TrainingJobStore(settings).delete(key.project_name, key.job_id)
     logger.info(
         "[project=%s job=%s phase=purge] expired job purged (%d scratch blobs)",
@@ -60,13 +63,6 @@ def forget_job(settings: Settings, key: JobKey) -> None:
     )
 
 
-def _release_slot(settings: Settings, key: JobKey) -> None:
-    try:
-        ProjectStore(settings).release_training_slot(key.project_name, key.job_id)
-    except NotFound:
-        pass  # the project was deleted; nothing holds a slot
-
-
 def purge_orphan_scratch(settings: Settings) -> int:
     """Delete scratch folders whose job row is gone or finished (e.g. a crash between steps).
 
@@ -75,19 +71,15 @@ def purge_orphan_scratch(settings: Settings) -> int:
     """
     blobs = BlobStore(settings)
     jobs = TrainingJobStore(settings)
-    folders = {
-        tuple(name[len(SCRATCH_ROOT) :].split("/", 2)[:2])
-        for name in blobs.list_names(SCRATCH_ROOT)
-        if name.count("/") >= 3
-    }
+    folders = {job for name in blobs.list_names(SCRATCH_ROOT) if (job := scratch_job_of(name)) is not None}
     deleted = 0
     for project_name, job_id in sorted(folders):
         try:
-            record = jobs.get(project_name, job_id)
+            record: TrainingJobRecord | None = jobs.get(project_name, job_id)
         except NotFound:
             record = None
-        if record is None or record.status in JobStatus.TERMINAL:
-            deleted += blobs.delete_prefix(training_jobs.scratch_prefix(project_name, job_id))
+        if record is None or record.status in TERMINAL:
+            deleted += blobs.delete_prefix(scratch_prefix(project_name, job_id))
     return deleted
 
 
@@ -102,27 +94,10 @@ def fail_stale_jobs(settings: Settings, now: datetime | None = None) -> list[Job
     cutoff = moment - timedelta(seconds=settings.heartbeat_timeout_seconds)
     stopped: list[JobKey] = []
     for job in TrainingJobStore(settings).list_stale(cutoff):
-        if job.status not in JobStatus.ACTIVE:
+        if not lifecycle.is_stale(job, cutoff):
             continue
-        record = _fail_stale(settings, job)
+        error = lifecycle.stale_error(job, settings.heartbeat_timeout_seconds)
+        record = apply.fail_training(settings, job.project_name, job.job_id, [error])
         if record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
             stopped.append(JobKey(job.project_name, job.job_id))
     return stopped
-
-
-def _fail_stale(settings: Settings, job: TrainingJobRecord) -> TrainingJobRecord:
-    seen = job.heartbeat or job.last_updated
-    minutes = settings.heartbeat_timeout_seconds // 60 or 1
-    return training_jobs.fail_job(
-        settings,
-        job.project_name,
-        job.job_id,
-        [
-            {
-                "code": "InternalServerError",
-                "message": f"The training job stopped responding during phase '{job.phase}' "
-                f"(no heartbeat since {seen.isoformat() if seen else 'creation'}, limit {minutes} min). "
-                "Start a new training job.",
-            }
-        ],
-    )

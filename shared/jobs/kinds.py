@@ -1,0 +1,84 @@
+"""Job kinds: each long-running operation is one small declaration.
+
+A kind names its table (``settings.<table>``), the partition its rows live in, the status URL clients
+poll (``operation-location``, relative to ``authoring/analyze-text/projects/``), the orchestration that
+runs it, whether it holds the project's training slot, and how its row renders as Azure's JSON.
+Adding a kind (deployments, swaps, extraction jobs, exported models) means adding one entry here, a
+runner, and its routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.models import OperationJobRecord, TrainingJobRecord
+
+TRAINING_ORCHESTRATOR = "training_orchestrator"
+OPERATION_ORCHESTRATOR = "project_operation_orchestrator"
+GLOBAL_SCOPE = "global"
+"""Deletion jobs are polled at ``projects/global/deletion-jobs/{jobId}`` (no project in the URL), so their
+rows live under this pseudo project. It is also why no project may be called ``global``."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What is particular to one kind of long-running job; everything else is shared."""
+
+    name: str
+    table: str
+    """Settings attribute naming the job table (``jobs_table`` or ``operations_table``)."""
+    location: str
+    """``operation-location`` path template: ``{project}``, ``{job}`` and the job's params."""
+    orchestrator: str
+    holds_slot: bool = False
+    """True when the job owns the project's one training slot while it is active."""
+    global_scope: bool = False
+    """True when rows live under :data:`GLOBAL_SCOPE` instead of the project (the URL names none)."""
+    public: Callable[[Any], dict[str, Any]] = OperationJobRecord.to_public
+    """Renders the job row as the status JSON clients read."""
+
+    def scope(self, project_name: str) -> str:
+        """The pseudo project the job rows of ``project_name`` live under."""
+        return GLOBAL_SCOPE if self.global_scope else project_name
+
+    def location_path(self, project_name: str, job_id: str, params: Mapping[str, Any] | None = None) -> str:
+        """The status path of a job, below ``authoring/analyze-text/projects/``."""
+        return self.location.format(project=project_name, job=job_id, **(params or {}))
+
+
+TRAINING = JobKind(
+    "training",
+    table="jobs_table",
+    location="{project}/train/jobs/{job}",
+    orchestrator=TRAINING_ORCHESTRATOR,
+    holds_slot=True,
+    public=TrainingJobRecord.to_public,
+)
+IMPORT = JobKind("import", "operations_table", "{project}/import/jobs/{job}", OPERATION_ORCHESTRATOR)
+EXPORT = JobKind("export", "operations_table", "{project}/export/jobs/{job}", OPERATION_ORCHESTRATOR)
+DELETION = JobKind(
+    "deletion", "operations_table", GLOBAL_SCOPE + "/deletion-jobs/{job}", OPERATION_ORCHESTRATOR, global_scope=True
+)
+LOAD_SNAPSHOT = JobKind(
+    "load-snapshot",
+    "operations_table",
+    "{project}/models/{modelLabel}/load-snapshot/jobs/{job}",
+    OPERATION_ORCHESTRATOR,
+)
+
+KINDS: dict[str, JobKind] = {kind.name: kind for kind in (TRAINING, IMPORT, EXPORT, DELETION, LOAD_SNAPSHOT)}
+OPERATION_KINDS = tuple(name for name, kind in KINDS.items() if kind.orchestrator == OPERATION_ORCHESTRATOR)
+
+
+def kind_named(name: str) -> JobKind:
+    """The declared kind called ``name``.
+
+    Raises:
+        ValueError: no such kind.
+    """
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown job kind {name!r}") from None

@@ -1,0 +1,123 @@
+"""Every blob name of a job, a trained model and a project, in the app container. Nothing else builds one.
+
+The layout is drawn in the package docstring (:mod:`shared.jobs`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCRATCH_ROOT = "jobs/"
+
+
+def project_prefix(project_name: str) -> str:
+    """Prefix of the project's own blobs (assets, staged imports, exports)."""
+    return f"projects/{project_name}/"
+
+
+def assets_blob(project_name: str) -> str:
+    return f"{project_prefix(project_name)}assets.json"
+
+
+def staged_import_blob(project_name: str, job_id: str) -> str:
+    return f"{project_prefix(project_name)}imports/{job_id}.json"
+
+
+def export_blob(project_name: str, job_id: str) -> str:
+    return f"{project_prefix(project_name)}exports/{job_id}.json"
+
+
+def scratch_prefix(project_name: str, job_id: str) -> str:
+    """Prefix of a training job's scratch data."""
+    return f"{SCRATCH_ROOT}{project_name}/{job_id}/"
+
+
+def scratch_job_of(name: str) -> tuple[str, str] | None:
+    """``(project, job)`` of a scratch blob name, or None for a name outside a job folder."""
+    if not name.startswith(SCRATCH_ROOT) or name.count("/") < 3:
+        return None
+    project, job = name[len(SCRATCH_ROOT) :].split("/", 2)[:2]
+    return project, job
+
+
+def model_prefix(project_name: str, label: str, job_id: str) -> str:
+    """Where a trained model's files live (one folder per job, so a redeploy can still find the old one)."""
+    return f"models/{project_name}/{label}/{job_id}/"
+
+
+def project_prefixes(project_name: str) -> tuple[str, ...]:
+    """Every prefix holding data of one project (deleted with the project)."""
+    return (project_prefix(project_name), f"{SCRATCH_ROOT}{project_name}/", f"models/{project_name}/")
+
+
+@dataclass(frozen=True)
+class JobWorkspace:
+    """The scratch blobs of one training job."""
+
+    project_name: str
+    job_id: str
+
+    @property
+    def prefix(self) -> str:
+        return scratch_prefix(self.project_name, self.job_id)
+
+    def _blob(self, name: str) -> str:
+        return self.prefix + name
+
+    @property
+    def manifest(self) -> str:
+        return self._blob("manifest.json")
+
+    @property
+    def split(self) -> str:
+        return self._blob("split.json")
+
+    @property
+    def snapshot(self) -> str:
+        return self._blob("snapshot.json")
+
+    @property
+    def checkpoint(self) -> str:
+        return self._blob("checkpoint.bin")
+
+    @property
+    def model(self) -> str:
+        return self._blob("model.bin")
+
+    def shard_bin(self, shard: str) -> str:
+        return self._blob(f"shards/{shard}.spacy")
+
+    def shard_documents(self, shard: str) -> str:
+        return self._blob(f"shards/{shard}.docs.json")
+
+    def evaluation(self, shard: str) -> str:
+        return self._blob(f"eval/{shard}.json")
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """The blobs of one trained model."""
+
+    project_name: str
+    label: str
+    job_id: str
+
+    @property
+    def prefix(self) -> str:
+        return model_prefix(self.project_name, self.label, self.job_id)
+
+    @property
+    def model(self) -> str:
+        return self.prefix + "model.bin"
+
+    @property
+    def evaluation_summary(self) -> str:
+        return self.prefix + "evaluation-summary.json"
+
+    @property
+    def evaluation_documents(self) -> str:
+        return self.prefix + "evaluation-documents.json"
+
+    @property
+    def snapshot(self) -> str:
+        return self.prefix + "snapshot.json"

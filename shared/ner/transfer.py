@@ -1,0 +1,178 @@
+"""A pretrained spaCy pipeline the operator provides, verified before use, as the transfer base.
+
+The operator names a pipeline folder (``nlp.to_disk`` output, e.g. the data folder inside a model
+package) and the sha256 of its manifest. The manifest lists every file of the folder as
+``<sha256>  ./<relative path>`` lines sorted by path, the output of::
+
+    cd FOLDER && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+
+and its own sha256 (``... | sha256sum``) is the expected value. Nothing is read before the manifest
+matches, and then only data: ``config.cfg`` (parsed, never executed; the tok2vec block may name only
+spaCy's own registered functions), ``vocab/`` (the static vectors) and ``tok2vec/model`` (weights). No
+Python file of the folder or of a package around it is imported.
+
+A transfer model reuses the base's tok2vec (architecture and initial weights, fine-tuned) and trains its
+own ner head. The base's vectors are loaded once per process and shared by every pipeline built on it:
+they are not copied into checkpoints or models (``nlp.to_bytes(exclude=["vectors"])``), and a transfer
+model loads only in a process where the same base (same manifest digest) is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.util import registry
+from spacy.vectors import Vectors
+from spacy.vocab import Vocab
+from thinc.api import Config
+
+from shared.errors import TrainingFailed
+
+VECTORS_CALLBACK = "custom_ner.transfer_base_vectors.v1"
+SHARED_EXCLUDE = ["vectors"]  # what a checkpoint or model never carries: the base's static vectors
+ALLOWED_PREFIXES = ("spacy.", "spacy-legacy.")
+
+
+@dataclass
+class VerifiedBase:
+    """A base pipeline whose manifest matched.
+
+    Attributes:
+        folder: The pipeline folder.
+        digest: sha256 of its manifest (what models refer to).
+        lang: The base pipeline's language.
+        tok2vec: The ``[components.tok2vec]`` block of its config (interpolated).
+    """
+
+    folder: Path
+    digest: str
+    lang: str
+    tok2vec: dict[str, Any]
+    _vectors: Vectors | None = None
+
+    def vectors(self) -> Vectors:
+        """The base's static vectors, read once per process."""
+        with _LOCK:
+            if self._vectors is None:
+                vocab = Vocab()
+                vocab.from_disk(self.folder / "vocab", exclude=["strings", "lookups"])
+                self._vectors = vocab.vectors
+            return self._vectors
+
+    def tok2vec_weights(self) -> bytes:
+        return (self.folder / "tok2vec" / "model").read_bytes()
+
+
+def manifest(folder: Path) -> str:
+    """The manifest text of ``folder`` (see the module docstring)."""
+    lines = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            lines.append((f"./{path.relative_to(folder).as_posix()}", digest))
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(lines, key=lambda item: item[0].encode()))
+
+
+def _registered_names(block: Any) -> list[str]:
+    """Every registry reference (``@architectures = ...`` etc.) inside a config block."""
+    if isinstance(block, dict):
+        names = [str(value) for key, value in block.items() if key.startswith("@")]
+        for value in block.values():
+            names += _registered_names(value)
+        return names
+    return []
+
+
+def verify_base(folder: Path, expected_sha256: str) -> VerifiedBase:
+    """Check the folder's manifest against ``expected_sha256`` and read its tok2vec configuration.
+
+    Raises:
+        TrainingFailed: Missing folder, another digest, no tok2vec, or a tok2vec that names functions
+            outside spaCy's own (which would mean running code from elsewhere).
+    """
+    if not folder.is_dir():
+        raise TrainingFailed("The transfer base pipeline folder does not exist.")
+    digest = hashlib.sha256(manifest(folder).encode()).hexdigest()
+    if digest != expected_sha256.strip().lower():
+        raise TrainingFailed(
+            f"The transfer base pipeline's manifest has sha256 {digest}, not the configured one."
+        )
+    try:
+        config = Config().from_disk(folder / "config.cfg", interpolate=True)
+        lang = str(config["nlp"]["lang"])
+        tok2vec = dict(config["components"]["tok2vec"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise TrainingFailed("The transfer base pipeline has no readable tok2vec component.") from exc
+    if tok2vec.get("factory") != "tok2vec" or not (folder / "tok2vec" / "model").is_file():
+        raise TrainingFailed("The transfer base pipeline has no trained tok2vec component.")
+    foreign = [name for name in _registered_names(tok2vec) if not name.startswith(ALLOWED_PREFIXES)]
+    if foreign:
+        raise TrainingFailed(f"The transfer base's tok2vec uses functions outside spaCy: {sorted(foreign)}.")
+    return VerifiedBase(folder=folder, digest=digest, lang=lang, tok2vec=tok2vec)
+
+
+_LOCK = threading.RLock()
+_BASE: VerifiedBase | None = None
+
+
+def configure_base(folder: Path | None, expected_sha256: str | None) -> VerifiedBase | None:
+    """Set this process's transfer base from the operator's settings (verified once per setting).
+
+    ``None`` for either value means no base: the transfer version is then not offered.
+    """
+    global _BASE
+    with _LOCK:
+        if folder is None or not expected_sha256:
+            _BASE = None
+        elif _BASE is None or _BASE.folder != folder or _BASE.digest != expected_sha256.strip().lower():
+            _BASE = verify_base(folder, expected_sha256)
+        return _BASE
+
+
+def current_base() -> VerifiedBase | None:
+    with _LOCK:
+        return _BASE
+
+
+def base_for(digest: str) -> VerifiedBase:
+    """The configured base if its digest is ``digest``; TrainingFailed otherwise."""
+    base = current_base()
+    if base is None or base.digest != digest:
+        raise TrainingFailed(
+            "This model was trained on a transfer base pipeline that is not configured in this process."
+        )
+    return base
+
+
+@registry.callbacks(VECTORS_CALLBACK)
+def transfer_base_vectors(manifest_sha256: str) -> Any:
+    """``[nlp.after_creation]``: share the base's vectors with the new pipeline (never copied)."""
+
+    def attach(nlp: Language) -> Language:
+        nlp.vocab.vectors = base_for(manifest_sha256).vectors()
+        return nlp
+
+    return attach
+
+
+def transfer_config(head_config: str, base: VerifiedBase) -> str:
+    """``head_config`` (a ner-head config text) with the base's tok2vec and the vectors callback."""
+    config = Config().from_str(head_config, interpolate=False)
+    config["components"]["tok2vec"] = base.tok2vec
+    model = base.tok2vec.get("model", {})
+    width = model.get("encode", {}).get("width", model.get("width"))
+    config["components"]["ner"]["model"]["tok2vec"]["width"] = width
+    config["nlp"]["after_creation"] = {"@callbacks": VECTORS_CALLBACK, "manifest_sha256": base.digest}
+    return config.to_str()
+
+
+def load_base_weights(nlp: Language) -> None:
+    """Overwrite the initialised tok2vec of a transfer pipeline with the base's trained weights."""
+    callback = nlp.config["nlp"].get("after_creation") or {}
+    base = base_for(str(callback.get("manifest_sha256", "")))
+    nlp.get_pipe("tok2vec").model.from_bytes(base.tok2vec_weights())  # type: ignore[attr-defined]

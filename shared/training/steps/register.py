@@ -1,0 +1,97 @@
+"""Step 5, ``finalize_training``: register the model and end the job; and the two other ways a job ends
+from inside its orchestration (``fail_training``, ``cancel_training``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared.config import Settings
+from shared.jobs.lifecycle import JobNotActive, is_stop_requested
+from shared.jobs.workspace import ModelFolder
+from shared.models import NO_EXPIRATION_DATE, EvaluationOptions, TrainedModelRecord, utc_now
+from shared.ner.evaluation import DocumentEvaluation, EvaluationCounts, summarize
+from shared.storage.blobs import BlobStore
+from shared.storage.projects import ProjectStore
+from shared.storage.trained_models import ModelStore
+from shared.training import jobs
+from shared.training.caches import forget_job
+from shared.training.payloads import FailureReport, FinalizeRequest, FinalizeResult, JobRef
+from shared.training.requests import check_model_quota
+
+
+def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeResult:
+    """Summarise the evaluation, register the model under its label and mark the job succeeded.
+
+    Raises:
+        Conflict: the project reached its model limit meanwhile, or the job was cancelled.
+    """
+    ref = JobRef(request.projectName, request.jobId)
+    job = jobs.mark_phase(settings, ref.projectName, ref.jobId, "registering")
+    blobs = BlobStore(settings)
+    counts = EvaluationCounts()
+    for shard_counts in request.shard_counts:
+        counts = counts.merge(EvaluationCounts.from_dict(shard_counts))
+    options: EvaluationOptions = job.evaluation_options
+    summary = summarize(counts, options)
+    documents: list[dict[str, Any]] = []
+    for shard in request.eval_shards:
+        for item in blobs.get_json(ref.workspace.evaluation(shard)):
+            documents.append(DocumentEvaluation.from_dict(item).to_public())
+
+    check_model_quota(settings, ref.projectName, job.model_label)
+    now = utc_now()
+    folder = ModelFolder(ref.projectName, job.model_label, ref.jobId)
+    blobs.put_bytes(folder.model, blobs.get_bytes(ref.workspace.model))
+    blobs.put_json(folder.evaluation_summary, summary)
+    blobs.put_json(folder.evaluation_documents, documents)
+    blobs.put_json(folder.snapshot, blobs.get_json(ref.workspace.snapshot))
+    started = job.training_status.start or job.created
+    model = TrainedModelRecord(
+        project_name=ref.projectName,
+        label=job.model_label,
+        model_id=f"{job.model_label}-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex}",
+        job_id=ref.jobId,
+        last_trained=now,
+        last_training_duration_seconds=int((now - started).total_seconds()),
+        model_expiration_date=NO_EXPIRATION_DATE,
+        training_config_version=job.training_config_version,
+        evaluation_options=options,
+        model_blob=folder.model,
+        evaluation_summary_blob=folder.evaluation_summary,
+        evaluation_documents_blob=folder.evaluation_documents,
+        snapshot_blob=folder.snapshot,
+    )
+    # Last check before the model becomes visible: a cancel that landed during evaluation wins.
+    if is_stop_requested(jobs.get_job(settings, ref.projectName, ref.jobId)):
+        blobs.delete_prefix(folder.prefix)
+        raise JobNotActive(
+            f"Training job '{ref.jobId}' was cancelled; no model was registered."
+        )
+    ModelStore(settings).upsert(model)
+    projects = ProjectStore(settings)
+    project = projects.get(ref.projectName)
+    project.last_trained = now
+    projects.upsert(project)
+    jobs.succeed_job(settings, ref.projectName, ref.jobId)  # also drops the scratch data
+    forget_job(ref.workspace)
+    micro = summary.get("customEntityRecognitionEvaluation", {}).get("microF1")
+    return FinalizeResult(
+        model_label=job.model_label,
+        model_id=model.model_id,
+        micro_f1=float(micro) if micro is not None else None,
+        test_documents=len(documents),
+    )
+
+
+def fail_training(settings: Settings, report: FailureReport) -> None:
+    """Record a failed job with actionable ``errors[]``, release the slot and drop scratch data."""
+    jobs.fail_training(settings, report.projectName, report.jobId, report.errors, phase=report.phase)
+    forget_job(JobRef(report.projectName, report.jobId).workspace)
+
+
+def cancel_training(settings: Settings, ref: JobRef) -> None:
+    """The orchestration noticed the cancel itself (training returned ``cancelled``): finish it."""
+    jobs.cancel_training(settings, ref.projectName, ref.jobId)
+    forget_job(ref.workspace)

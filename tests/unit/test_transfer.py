@@ -1,0 +1,118 @@
+"""The transfer preset: a base pipeline built here, verified by its manifest digest, reused, shared."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy
+import pytest
+import srsly
+from spacy.training import Example
+from spacy.util import load_model_from_config
+from thinc.api import Config
+
+from shared.errors import InvalidArgument, TrainingFailed
+from shared.ner import config_versions, training, transfer
+from tests.unit import tiny_ner
+
+pytestmark = pytest.mark.slow
+
+
+def _digest_by_shell(folder: Path) -> str:
+    """The documented command, run as the operator would."""
+    command = "find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"
+    output = subprocess.run(["sh", "-c", command], cwd=folder, capture_output=True, text=True, check=True)
+    return output.stdout.split()[0]
+
+
+@pytest.fixture(scope="module")
+def base_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small pretrained-like pipeline: static vectors + a tok2vec using them (+ a tagger-free ner)."""
+    config = Config().from_str(
+        config_versions.config_text(config_versions.EFFICIENCY, "en"), interpolate=False
+    )
+    config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    rng = numpy.random.default_rng(0)
+    nlp.vocab.reset_vectors(width=16)
+    for word in "Alice Smith Paris Bob Jones Berlin Rome London Vienna lives moved the in".split():
+        nlp.vocab.set_vector(word, rng.random(16, dtype=numpy.float32))
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in tiny_ner.docs(nlp)]
+    nlp.initialize(get_examples=lambda: examples)
+    folder = tmp_path_factory.mktemp("base") / "en_base"
+    nlp.to_disk(folder)
+    return folder
+
+
+@pytest.fixture
+def configured(base_folder: Path) -> Iterator[transfer.VerifiedBase]:
+    base = transfer.configure_base(base_folder, _digest_by_shell(base_folder))
+    assert base is not None
+    yield base
+    transfer.configure_base(None, None)
+
+
+def test_without_a_base_the_transfer_version_is_refused_naming_the_settings() -> None:
+    transfer.configure_base(None, None)
+    with pytest.raises(InvalidArgument) as caught:
+        config_versions.resolve_version(config_versions.TRANSFER)
+    assert caught.value.target == "trainingConfigVersion"
+    assert (
+        "NER_TRANSFER_BASE_PATH" in caught.value.message
+        and "NER_TRANSFER_BASE_SHA256" in caught.value.message
+    )
+    assert config_versions.TRANSFER not in [v.version for v in config_versions.offered_versions()]
+
+
+def test_a_base_is_used_only_when_its_manifest_digest_matches(base_folder: Path, tmp_path: Path) -> None:
+    digest = _digest_by_shell(base_folder)
+    assert transfer.verify_base(base_folder, digest).digest == digest  # the documented command agrees
+    with pytest.raises(TrainingFailed, match="manifest"):
+        transfer.verify_base(base_folder, "0" * 64)
+    with pytest.raises(TrainingFailed, match="does not exist"):
+        transfer.verify_base(tmp_path / "missing", digest)
+    # a tok2vec naming a function outside spaCy is refused even with a matching digest
+    tampered = tmp_path / "tampered"
+    subprocess.run(["cp", "-r", str(base_folder), str(tampered)], check=True)
+    config_file = tampered / "config.cfg"
+    config_file.write_text(
+        config_file.read_text().replace('"spacy.MaxoutWindowEncoder.v2"', '"somebody.Encoder.v1"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(TrainingFailed, match="outside spaCy"):
+        transfer.verify_base(tampered, _digest_by_shell(tampered))
+
+
+def test_transfer_training_starts_from_the_base_and_shares_its_vectors(
+    configured: transfer.VerifiedBase, base_folder: Path
+) -> None:
+    assert config_versions.TRANSFER in [v.version for v in config_versions.offered_versions()]
+    bins = tiny_ner.doc_bin()
+    options = tiny_ner.options(config_versions.TRANSFER)
+    start = training.init_checkpoint(options, [bins])
+    initial = training.load_model(training.current_model_bytes(start))
+    base_weights = (base_folder / "tok2vec" / "model").read_bytes()
+    assert initial.get_pipe("tok2vec").model.to_bytes() == base_weights  # type: ignore[attr-defined]
+
+    result = training.train_chunk(start, [bins], [bins])
+    assert result.best_score is not None and result.best_score > 0.5
+    model_bytes = training.best_model_bytes(result.checkpoint)
+    vocab_fields = srsly.msgpack_loads(srsly.msgpack_loads(model_bytes)["vocab"])
+    assert "vectors" not in vocab_fields  # not copied into the model
+    nlp = training.load_model(model_bytes)
+    assert nlp.vocab.vectors is configured.vectors()  # one copy per process, shared
+    assert (0, 11, "PERSON") in training.predict_spans(nlp, ["Alice Smith lives in Paris."])[0]
+
+    transfer.configure_base(None, None)
+    with pytest.raises(TrainingFailed, match="not configured"):
+        training.load_model(model_bytes)
+
+
+def test_other_languages_fall_back_to_the_default(configured: transfer.VerifiedBase) -> None:
+    assert (
+        config_versions.effective_version(config_versions.TRANSFER, "en").version == config_versions.TRANSFER
+    )
+    fallback = config_versions.effective_version(config_versions.TRANSFER, "fr")
+    assert fallback.version == config_versions.EFFICIENCY
