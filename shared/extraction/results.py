@@ -27,15 +27,15 @@ from datetime import datetime
 from typing import Any
 
 from shared.extraction.request import CUSTOM_ENTITY_RECOGNITION
-from shared.models import JobStatus, format_datetime
+from shared.jobs.status import TERMINAL, JobStatus
+from shared.models import format_datetime
 
-NOT_STARTED = JobStatus.NOT_STARTED
-RUNNING = JobStatus.RUNNING
-SUCCEEDED = JobStatus.SUCCEEDED
-FAILED = JobStatus.FAILED
-CANCELLING = JobStatus.CANCELLING
-CANCELLED = JobStatus.CANCELLED
-TERMINAL = JobStatus.TERMINAL
+NOT_STARTED = JobStatus.NOT_STARTED.value
+RUNNING = JobStatus.RUNNING.value
+SUCCEEDED = JobStatus.SUCCEEDED.value
+FAILED = JobStatus.FAILED.value
+CANCELLING = JobStatus.CANCELLING.value
+CANCELLED = JobStatus.CANCELLED.value
 
 DEFAULT_PAGE_DOCUMENTS = 20
 
