@@ -5,6 +5,7 @@ import azure.functions as func
 
 from functions import (
     activities,
+    analyze_text,
     global_api,
     models_api,
     operations,
@@ -26,5 +27,6 @@ for blueprint_module in (
     activities,
     schedules,
     queues,
+    analyze_text,
 ):
     app.register_functions(blueprint_module.bp)
