@@ -50,3 +50,15 @@ def test_a_cancelled_job_predicts_nothing() -> None:
     plan = {**PLAN, "models": {}, "cancelled": True}
     run = drive(analyze_text.bp, "extraction_orchestrator", {"jobId": "j"}, _activities(plan), instance_id="j")
     assert run.names() == [analyze_text.START_ACTIVITY, analyze_text.FINISH_ACTIVITY]
+
+
+def test_the_extraction_functions_are_registered_in_the_app() -> None:
+    from pathlib import Path
+
+    from devhost.indexer import load_app
+
+    registered = {name: info.trigger_type for name, info in load_app(Path(__file__).resolve().parents[2]).functions.items()}
+    for activity in (analyze_text.START_ACTIVITY, analyze_text.PREDICT_ACTIVITY, analyze_text.FINISH_ACTIVITY, analyze_text.FAIL_ACTIVITY):
+        assert registered.get(activity) == "activityTrigger", activity
+    assert registered.get("extraction_orchestrator") == "orchestrationTrigger"
+    assert {registered.get(name) for name in ("submit_analyze_text_job", "get_analyze_text_job", "cancel_analyze_text_job")} == {"httpTrigger"}
