@@ -341,16 +341,13 @@ def cancel_job(settings: Settings, job_id: str) -> None:
 # ------------------------------------------------------------------------------------------------ expiry
 
 
-def purge_expired(settings: Settings) -> list[str]:
-    """Delete expired extraction jobs' rows and blobs; returns their ids (for the Durable history purge)."""
-    store, blobs = _store(settings), BlobStore(settings)
-    purged = []
-    for record in store.list_expired(utc_now()):
-        if record.kind != EXTRACTION.name:
-            continue
-        blobs.delete_prefix(job_prefix(record.job_id))
-        store.delete(record.kind, record.project_name, record.job_id)
-        purged.append(record.job_id)
-    if purged:
-        logger.info("[phase=purge] %d expired extraction jobs purged", len(purged))
-    return purged
+def find_expired(settings: Settings) -> list[str]:
+    """Ids of extraction jobs whose expiration passed (the purge timer purges their instances first)."""
+    return [record.job_id for record in _store(settings).list_expired(utc_now()) if record.kind == EXTRACTION.name]
+
+
+def forget_job(settings: Settings, job_id: str) -> None:
+    """Delete an expired job's blobs and row (after its Durable history, so a crash midway retries)."""
+    BlobStore(settings).delete_prefix(job_prefix(job_id))
+    _store(settings).delete(EXTRACTION.name, SCOPE, job_id)
+    logger.info("[job=%s phase=purge] expired extraction job purged", job_id)

@@ -197,7 +197,9 @@ def test_expired_jobs_are_purged_with_their_blobs(settings: Settings, deployment
     OperationJobStore(settings).modify(jobs.EXTRACTION.name, jobs.SCOPE, old, expire)
     with pytest.raises(OperationNotFound):
         _read(settings, old)  # expired jobs are gone for callers at once
-    assert jobs.purge_expired(settings) == [old]
+    assert jobs.find_expired(settings) == [old]
+    jobs.forget_job(settings, old)
+    assert jobs.find_expired(settings) == []
     assert BlobStore(settings).list_names(jobs.job_prefix(old)) == []
     assert BlobStore(settings).list_names(jobs.job_prefix(fresh)) != []
     assert _read(settings, fresh)["status"] == "notStarted"
