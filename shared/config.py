@@ -45,6 +45,10 @@ class Settings:
     """Documents per prediction activity of an extraction job."""
     extraction_batch_characters: int = 25_000
     """Characters per prediction activity of an extraction job (a longer document is a batch of its own)."""
+    transfer_base_path: str | None = None
+    """Folder of a pretrained spaCy pipeline for the transfer ``trainingConfigVersion`` (None: not offered)."""
+    transfer_base_sha256: str | None = None
+    """sha256 of that folder's file manifest (``shared/ner/transfer.py``); checked before it is used."""
 
     @property
     def projects_table(self) -> str:
@@ -125,7 +129,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         model_cache_size=_int(env, "NER_MODEL_CACHE_SIZE", 4, problems),
         extraction_batch_documents=_int(env, "NER_EXTRACTION_BATCH_DOCUMENTS", 5, problems),
         extraction_batch_characters=_int(env, "NER_EXTRACTION_BATCH_CHARACTERS", 25_000, problems),
+        transfer_base_path=env.get("NER_TRANSFER_BASE_PATH", "").strip() or None,
+        transfer_base_sha256=env.get("NER_TRANSFER_BASE_SHA256", "").strip().lower() or None,
     )
+    if bool(settings.transfer_base_path) != bool(settings.transfer_base_sha256):
+        problems.append("NER_TRANSFER_BASE_PATH and NER_TRANSFER_BASE_SHA256 must be set together")
+    sha = settings.transfer_base_sha256
+    if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        problems.append("NER_TRANSFER_BASE_SHA256 must be 64 hexadecimal digits")
     if problems:
         raise SettingsError("Invalid app settings: " + "; ".join(problems))
     return settings
