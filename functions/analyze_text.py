@@ -25,6 +25,7 @@ from functions import _http
 from shared.config import Settings, get_settings
 from shared.errors import InvalidArgument
 from shared.extraction import jobs
+from shared.jobs.kinds import EXTRACTION_ORCHESTRATOR
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ async def submit_analyze_text_job(req: func.HttpRequest, client: df.DurableOrche
     settings = get_settings()
     job_id = await asyncio.to_thread(jobs.submit_job, settings, body, resolve_deployment)
     try:
-        await client.start_new(jobs.EXTRACTION_ORCHESTRATOR, job_id, {"jobId": job_id})
+        await client.start_new(EXTRACTION_ORCHESTRATOR, job_id, {"jobId": job_id})
     except Exception:
         await asyncio.to_thread(jobs.abandon_job, settings, job_id, "the orchestration could not be started")
         raise
@@ -108,7 +109,7 @@ def cancel_analyze_text_job(req: func.HttpRequest) -> func.HttpResponse:
 # -------------------------------------------------------------------------------------- orchestration
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=jobs.EXTRACTION_ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context", orchestration=EXTRACTION_ORCHESTRATOR)
 def extraction_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Run one extraction job: start -> predict (fan-out over tasks x batches) -> finish."""
     job_id = (context.get_input() or {}).get("jobId") or context.instance_id

@@ -36,23 +36,16 @@ from shared.extraction.request import AnalyzeJobRequest, CustomEntityTask, Unsup
 from shared.extraction.results import TaskOutcome, job_state, job_status
 from shared.extraction.serving import served_model
 from shared.jobs import lifecycle
-from shared.jobs.kinds import JobKind
+from shared.jobs.apply import apply_operation, create_operation
+from shared.jobs.kinds import EXTRACTION
 from shared.jobs.status import TERMINAL, JobStatus
+from shared.jobs.workspace import ExtractionWorkspace
 from shared.models import OperationJobRecord, utc_now
 from shared.storage.blobs import BlobStore
-from shared.storage.events import JobEventPublisher
 from shared.storage.operation_jobs import OperationJobStore
 
 logger = logging.getLogger(__name__)
 
-EXTRACTION_ORCHESTRATOR = "extraction_orchestrator"
-EXTRACTION = JobKind(
-    "extraction",
-    table="operations_table",
-    location="analyze-text/jobs/{job}",  # below /language/, not below the projects
-    orchestrator=EXTRACTION_ORCHESTRATOR,
-    global_scope=True,
-)
 SCOPE = EXTRACTION.scope("")
 FINISHED = frozenset(str(status) for status in TERMINAL)
 
@@ -61,19 +54,19 @@ FINISHED = frozenset(str(status) for status in TERMINAL)
 
 
 def job_prefix(job_id: str) -> str:
-    return f"analyze-text/jobs/{job_id}/"
+    return ExtractionWorkspace(job_id).prefix
 
 
 def request_blob(job_id: str) -> str:
-    return f"{job_prefix(job_id)}request.json"
+    return ExtractionWorkspace(job_id).request
 
 
 def batch_blob(job_id: str, task_index: int, batch_number: int) -> str:
-    return f"{job_prefix(job_id)}tasks/{task_index}/batch-{batch_number:04d}.json"
+    return ExtractionWorkspace(job_id).batch(task_index, batch_number)
 
 
 def results_blob(job_id: str) -> str:
-    return f"{job_prefix(job_id)}results.json"
+    return ExtractionWorkspace(job_id).results
 
 
 # ------------------------------------------------------------------------------------------- resolving
@@ -145,8 +138,6 @@ def _store(settings: Settings) -> OperationJobStore:
 
 def _change(settings: Settings, job_id: str, transition: Callable[[OperationJobRecord], None]) -> OperationJobRecord:
     """Apply ``transition`` to the job's row (the framework's one write path) and publish its state."""
-    from shared.jobs.apply import apply_operation
-
     return apply_operation(settings, EXTRACTION, SCOPE, job_id, transition)
 
 
@@ -165,19 +156,9 @@ def submit_job(settings: Settings, body: Any, resolve: Resolver) -> str:
     request = parse_job_request(body)
     for task in request.custom_tasks:
         _resolve_task(settings, resolve, task)
-    now = utc_now()
-    record = OperationJobRecord(
-        kind=EXTRACTION.name,
-        project_name=SCOPE,
-        job_id=str(uuid.uuid4()),  # the runtime's job ids are plain UUIDs (spec: format uuid)
-        status=JobStatus.NOT_STARTED,
-        created=now,
-        last_updated=now,
-        expiration=lifecycle.expiration(now, settings.job_ttl_days),
-    )
-    BlobStore(settings).put_json(request_blob(record.job_id), request.to_dict())
-    _store(settings).create(record)
-    JobEventPublisher(settings).publish_operation_job(record)
+    job_id = str(uuid.uuid4())  # the runtime's job ids are plain UUIDs (spec: format uuid)
+    BlobStore(settings).put_json(request_blob(job_id), request.to_dict())  # before the row: no job without input
+    record = create_operation(settings, EXTRACTION, SCOPE, job_id=job_id)
     logger.info("[job=%s phase=submit] extraction job with %d documents, %d tasks", record.job_id,
                 len(request.documents), len(request.tasks))
     return record.job_id

@@ -68,7 +68,20 @@ LOAD_SNAPSHOT = JobKind(
     OPERATION_ORCHESTRATOR,
 )
 
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in (TRAINING, IMPORT, EXPORT, DELETION, LOAD_SNAPSHOT)}
+EXTRACTION_ORCHESTRATOR = "extraction_orchestrator"
+EXTRACTION = JobKind(
+    "extraction",
+    "operations_table",
+    "analyze-text/jobs/{job}",  # the runtime API's: below /language/, not below the projects
+    EXTRACTION_ORCHESTRATOR,
+    global_scope=True,  # the runtime's URLs name no project
+)
+"""Entity-extraction jobs of the runtime API (:mod:`shared.extraction.jobs`); their status JSON is built
+from the row and the job's blobs, not by ``public``."""
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind for kind in (TRAINING, IMPORT, EXPORT, DELETION, LOAD_SNAPSHOT, EXTRACTION)
+}
 OPERATION_KINDS = tuple(name for name, kind in KINDS.items() if kind.orchestrator == OPERATION_ORCHESTRATOR)
 
 
