@@ -213,12 +213,14 @@ def _outcomes(
         outcome = TaskOutcome(task.index, task.kind, task.task_name, JobStatus.SUCCEEDED.value, now)
         if isinstance(task, UnsupportedTask):
             outcome.status, outcome.error = JobStatus.FAILED.value, {"code": "InvalidArgument", "message": task.message}
-        elif cancelled:
-            outcome.status = JobStatus.CANCELLED.value
+            outcomes.append(outcome)
+            continue
+        outcome.project_name, outcome.deployment_name = task.project_name, task.deployment_name
+        if cancelled:
+            outcome.status = JobStatus.CANCELLED.value  # empty results: how the 5.x client sees a cancelled task
         elif task.index in plan.task_errors:
             outcome.status, outcome.error = JobStatus.FAILED.value, plan.task_errors[task.index]
         else:
-            outcome.project_name, outcome.deployment_name = task.project_name, task.deployment_name
             for number in range(len(plan.batches)):
                 part = blobs.get_json(batch_blob(job_id, task.index, number))
                 outcome.documents.extend(part["documents"])
@@ -286,7 +288,19 @@ def read_job(
         status = JobStatus.RUNNING.value if record.status == JobStatus.CANCELLING else str(record.status)
         if record.status in TERMINAL:
             status = JobStatus.CANCELLED.value if record.status == JobStatus.CANCELLED else JobStatus.FAILED.value
-        outcomes = [TaskOutcome(t.index, t.kind, t.task_name, status, record.last_updated) for t in request.tasks]
+        outcomes = [
+            TaskOutcome(
+                t.index,
+                t.kind,
+                t.task_name,
+                status,
+                record.last_updated,
+                # a cancelled task keeps its (empty) results, which is how the 5.x client recognises it
+                project_name=getattr(t, "project_name", None),
+                deployment_name=getattr(t, "deployment_name", None),
+            )
+            for t in request.tasks
+        ]
     return job_state(
         job_id=job_id,
         created=record.created,
