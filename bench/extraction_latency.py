@@ -1,10 +1,11 @@
 """Latency and throughput of entity-extraction jobs on the local host (``/language/analyze-text/jobs``).
 
 A private stack (Azurite + ``devhost`` with ``--workers``, see bench/stack.py) gets the generated sample
-project, trains it (``NER_TRAIN_MAX_STEPS``, default 300) and deploys the model as ``prod``. The
-deployment row is written in-process with the deployments service (``plan_deployment`` +
-``commit_deployment``): no deployment job has loaded the model into a worker, so the first job after the
-deploy is *cold* (each worker that gets a batch loads the model from its blob). Then:
+project, trains it (``NER_TRAIN_MAX_STEPS``, default 300) and deploys the model as ``prod``. With
+``--deploy job`` (default) that is ``PUT .../deployments/prod`` and its deployment job, which loads the
+model into the worker that runs it; with ``--deploy row`` the deployment row is written in-process with the
+deployments service (``plan_deployment`` + ``commit_deployment``), so no worker has the model and the first
+job after the deploy is fully *cold*. Then:
 
 - latency: ``--jobs`` sequential jobs of 25 sample documents each (one ``CustomEntityRecognition`` task,
   submit -> the first status read that says ``succeeded``, polled every 20 ms); the first job is reported
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrent", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--deploy", choices=["job", "row"], default="job")
     args = parser.parse_args(argv)
     from samples.generate import generate_sample_documents
     from samples.load import load_sample
@@ -78,9 +80,17 @@ def main(argv: list[str] | None = None) -> int:
         trained = client.wait(location, timeout=1800, interval=1.0)
         if trained["status"] != "succeeded":
             raise RuntimeError(f"training ended {trained['status']}")
-        settings = load_settings({**default_service_settings(), **overrides,
-                                  "NER_STORAGE_CONNECTION": stack.connection, "LANGUAGE_API_KEYS": BENCH_KEY})
-        commit_deployment(settings, plan_deployment(settings, project, "prod", {"trainedModelLabel": "m1"}), "bench")
+        if args.deploy == "row":
+            settings = load_settings({**default_service_settings(), **overrides,
+                                      "NER_STORAGE_CONNECTION": stack.connection, "LANGUAGE_API_KEYS": BENCH_KEY})
+            commit_deployment(settings, plan_deployment(settings, project, "prod", {"trainedModelLabel": "m1"}), "bench")
+        else:
+            response = client.session.put(f"{client.project_url(project)}/deployments/prod", params=client.params,
+                                          json={"trainedModelLabel": "m1"}, timeout=60)
+            if response.status_code != 202:
+                raise RuntimeError(f"deploy: HTTP {response.status_code} {response.text[:300]}")
+            if client.wait(response.headers["operation-location"], timeout=600)["status"] != "succeeded":
+                raise RuntimeError("the deployment job did not succeed")
 
         documents = generate_sample_documents(documents=60)
         batches = [documents[i % 35 : i % 35 + 25] for i in range(args.jobs)]
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         session.headers["Ocp-Apim-Subscription-Key"] = BENCH_KEY
         latencies = [run_job(session, stack.endpoint, _job_body(project, batch)) for batch in batches]
         cold, warm = latencies[0], latencies[1:]
-        print(f"first job after deploy (cold): {cold:.3f} s")
+        print(f"first job after deploy ({args.deploy}): {cold:.3f} s")
         print(f"warm 25-document jobs: p50 {percentile(warm, 50):.3f} s, p99 {percentile(warm, 99):.3f} s, "
               f"min {min(warm):.3f}, max {max(warm):.3f} (n={len(warm)})")
 
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{words_per_s:.0f} words/s ({docs_per_s / args.workers:.1f} documents/s and "
               f"{words_per_s / args.workers:.0f} words/s per worker)")
         write_result("extraction_latency", {
-            "workers": args.workers, "train_steps": args.train_steps,
+            "workers": args.workers, "train_steps": args.train_steps, "deploy": args.deploy,
             "cold_first_job_seconds": round(cold, 4),
             "warm_seconds": [round(x, 4) for x in warm],
             "warm_p50": round(percentile(warm, 50), 4), "warm_p99": round(percentile(warm, 99), 4),
