@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 
 from devhost.azurite import Azurite
-from shared.config import load_settings
 from tests.e2e.conftest import KEY, Api, HostNames, HostProcess, host_factory, imported_sample, train  # noqa: F401
 
 pytestmark = [pytest.mark.conformance, pytest.mark.e2e, pytest.mark.slow]
@@ -65,17 +64,15 @@ def host(host_factory: Callable[..., HostProcess], names: HostNames) -> HostProc
 def deployed(host: HostProcess, azurite: Azurite, names: HostNames) -> dict[str, Any]:
     from samples.generate import generate_sample_documents
 
-    # The deployments service comes with the deployments half of issue 9 (branch deploy).
-    deployments = pytest.importorskip("shared.service.deployments")
-    commit_deployment, plan_deployment = deployments.commit_deployment, deployments.plan_deployment
-
     api = Api(host.endpoint)
     project = f"{names.tag}-ta5"
     imported_sample(api, azurite.connection_string, project, documents=DOCUMENTS)
     job = api.wait_job(train(api, project, "m1"), timeout=TRAINING_TIMEOUT)
     assert job["status"] == "succeeded", job
-    settings = load_settings(names.env(azurite.connection_string))
-    commit_deployment(settings, plan_deployment(settings, project, "prod", {"trainedModelLabel": "m1"}), "conformance")
+    response = api.request("PUT", f"{project}/deployments/prod", json_body={"trainedModelLabel": "m1"})
+    assert response.status_code == 202, response.text
+    deployment = api.wait_job(response.headers["operation-location"])
+    assert deployment["status"] == "succeeded", deployment
     return {"project": project, "documents": generate_sample_documents(documents=DOCUMENTS)}
 
 

@@ -1,6 +1,6 @@
 """Entity extraction through the runtime API on the local host (``/language/analyze-text/jobs``).
 
-The generated sample project is imported and trained; a deployment serves the model; then, over HTTP:
+The generated sample project is imported, trained and deployed (``PUT .../deployments/prod``); then, over HTTP:
 a job runs to ``succeeded`` with Azure's shapes and entities that match the documents' labels, offsets
 in every ``stringIndexType``, result paging through ``nextLink``, limits and unknown names answered with
 Azure's error JSON, cancel, and CloudEvents for the job.
@@ -20,7 +20,6 @@ import regex
 from azure.storage.queue import QueueClient
 
 from devhost.azurite import Azurite
-from shared.config import load_settings
 from tests.e2e.conftest import (
     API_VERSION,
     Api,
@@ -59,20 +58,17 @@ def api(host: HostProcess) -> Api:
 
 @pytest.fixture(scope="module")
 def deployed(api: Api, azurite: Azurite, names: HostNames) -> dict[str, Any]:
-    """The sample, trained (``m1``) and deployed as ``prod``; the generated documents by location."""
+    """The sample, trained (``m1``) and deployed as ``prod`` by a deployment job; the generated documents."""
     from samples.generate import generate_sample_documents
-
-    # The deployments service comes with the deployments half of issue 9 (branch deploy).
-    deployments = pytest.importorskip("shared.service.deployments")
-    commit_deployment, plan_deployment = deployments.commit_deployment, deployments.plan_deployment
 
     project = f"{names.tag}-rt"
     imported_sample(api, azurite.connection_string, project, documents=DOCUMENTS)
     job = api.wait_job(train(api, project, "m1"), timeout=TRAINING_TIMEOUT)
     assert job["status"] == "succeeded", job
-    settings = load_settings(names.env(azurite.connection_string))
-    plan = plan_deployment(settings, project, "prod", {"trainedModelLabel": "m1"})
-    commit_deployment(settings, plan, "e2e-deploy")
+    response = api.request("PUT", f"{project}/deployments/prod", json_body={"trainedModelLabel": "m1"})
+    assert response.status_code == 202, response.text
+    deployment = api.wait_job(response.headers["operation-location"])
+    assert deployment["status"] == "succeeded", deployment
     documents = {document.location: document for document in generate_sample_documents(documents=DOCUMENTS)}
     return {"project": project, "documents": documents}
 
