@@ -5,6 +5,7 @@ import azure.functions as func
 
 from functions import (
     activities,
+    analyze_text,
     deployments_api,
     exported_models_api,
     global_api,
@@ -33,6 +34,7 @@ for blueprint_module in (
     activities,
     schedules,
     queues,
+    analyze_text,
     studio_api,
 ):
     app.register_functions(blueprint_module.bp)

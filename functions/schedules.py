@@ -1,4 +1,4 @@
-"""Timer: purge expired training jobs (rows, Durable instance history, scratch blobs) and run the watchdog."""
+"""Timer: purge expired training and extraction jobs (rows, Durable instance history, blobs) and run the watchdog."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared.config import get_settings
+from shared.extraction import jobs as extraction_jobs
 from shared.jobs import housekeeping
 
 bp = df.Blueprint()
@@ -38,10 +39,18 @@ async def purge_expired_jobs(timer: func.TimerRequest, client: df.DurableOrchest
         await client.purge_instance_history(key.instance_id)
         await asyncio.to_thread(housekeeping.forget_job, settings, key)
 
+    # Extraction jobs (runtime API): instance history first, then blobs and row, as above.
+    expired_extractions = await asyncio.to_thread(extraction_jobs.find_expired, settings)
+    for job_id in expired_extractions:
+        await client.purge_instance_history(job_id)
+        await asyncio.to_thread(extraction_jobs.forget_job, settings, job_id)
+
     orphans = await asyncio.to_thread(housekeeping.purge_orphan_scratch, settings)
     logger.info(
-        "housekeeping: %d stale jobs failed, %d expired jobs purged, %d orphaned scratch blobs deleted",
+        "housekeeping: %d stale jobs failed, %d expired jobs and %d expired extraction jobs purged, "
+        "%d orphaned scratch blobs deleted",
         len(stale),
         len(expired),
+        len(expired_extractions),
         orphans,
     )

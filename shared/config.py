@@ -41,6 +41,12 @@ class Settings:
     """Early stopping: steps without dev-score improvement before training stops."""
     train_eval_frequency: int
     """Steps between dev-set evaluations (and early-stopping checks)."""
+    model_cache_size: int = 4
+    """Loaded models a worker keeps (least recently used dropped): one per deployed model version served."""
+    extraction_batch_documents: int = 5
+    """Documents per prediction activity of an extraction job."""
+    extraction_batch_characters: int = 25_000
+    """Characters per prediction activity of an extraction job (a longer document is a batch of its own)."""
     transfer_base_path: str | None = None
     """Folder of a pretrained spaCy pipeline for the transfer ``trainingConfigVersion`` (None: not offered)."""
     transfer_base_sha256: str | None = None
@@ -126,6 +132,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         train_chunk_seconds=_float(env, "NER_TRAIN_CHUNK_SECONDS", 30.0, problems),
         train_patience=_int(env, "NER_TRAIN_PATIENCE", 600, problems),
         train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
+        model_cache_size=_int(env, "NER_MODEL_CACHE_SIZE", 4, problems),
+        extraction_batch_documents=_int(env, "NER_EXTRACTION_BATCH_DOCUMENTS", 5, problems),
+        extraction_batch_characters=_int(env, "NER_EXTRACTION_BATCH_CHARACTERS", 25_000, problems),
         transfer_base_path=env.get("NER_TRANSFER_BASE_PATH", "").strip() or None,
         transfer_base_sha256=env.get("NER_TRANSFER_BASE_SHA256", "").strip().lower() or None,
         appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),

@@ -150,8 +150,12 @@ def cancel_training(settings: Settings, project_name: str, job_id: str) -> Train
 # -------------------------------------------------------------------------------- operation jobs
 
 
-def create_operation(settings: Settings, kind: JobKind, project_name: str, **extra: Any) -> OperationJobRecord:
+def create_operation(
+    settings: Settings, kind: JobKind, project_name: str, *, job_id: str | None = None, **extra: Any
+) -> OperationJobRecord:
     """Write a new ``notStarted`` row of an operation ``kind`` and publish it.
+
+    ``job_id`` defaults to :func:`new_job_id`; the runtime's extraction jobs pass a plain UUID (its spec).
 
     Raises:
         StorageError.
@@ -160,7 +164,7 @@ def create_operation(settings: Settings, kind: JobKind, project_name: str, **ext
     record = OperationJobRecord(
         kind=kind.name,
         project_name=kind.scope(project_name),
-        job_id=new_job_id(now),
+        job_id=job_id or new_job_id(now),
         status=JobStatus.NOT_STARTED,
         created=now,
         last_updated=now,

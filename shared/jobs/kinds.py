@@ -90,6 +90,17 @@ EXPORTED_MODEL_DELETION = JobKind(
     "exported-model-deletion", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR
 )
 
+EXTRACTION_ORCHESTRATOR = "extraction_orchestrator"
+EXTRACTION = JobKind(
+    "extraction",
+    "operations_table",
+    "analyze-text/jobs/{job}",  # the runtime API's: below /language/, not below the projects
+    EXTRACTION_ORCHESTRATOR,
+    global_scope=True,  # the runtime's URLs name no project
+)
+"""Entity-extraction jobs of the runtime API (:mod:`shared.extraction.jobs`); their status JSON is built
+from the row and the job's blobs, not by ``public``."""
+
 KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
@@ -106,6 +117,7 @@ KINDS: dict[str, JobKind] = {
         RESOURCES_UNASSIGNMENT,
         EXPORTED_MODEL,
         EXPORTED_MODEL_DELETION,
+        EXTRACTION,
     )
 }
 OPERATION_KINDS = tuple(name for name, kind in KINDS.items() if kind.orchestrator == OPERATION_ORCHESTRATOR)

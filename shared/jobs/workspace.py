@@ -129,3 +129,28 @@ class ModelFolder:
     @property
     def snapshot(self) -> str:
         return self.prefix + "snapshot.json"
+
+
+EXTRACTION_ROOT = "analyze-text/jobs/"
+
+
+@dataclass(frozen=True)
+class ExtractionWorkspace:
+    """The blobs of one entity-extraction job (deleted when the job expires)."""
+
+    job_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{EXTRACTION_ROOT}{self.job_id}/"
+
+    @property
+    def request(self) -> str:
+        return self.prefix + "request.json"
+
+    def batch(self, task_index: int, batch_number: int) -> str:
+        return self.prefix + f"tasks/{task_index}/batch-{batch_number:04d}.json"
+
+    @property
+    def results(self) -> str:
+        return self.prefix + "results.json"

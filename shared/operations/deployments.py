@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import Conflict, NotFound, OperationNotFound
+from shared.extraction.serving import served_model
 from shared.jobs.kinds import (
     DEPLOYMENT,
     DEPLOYMENT_DELETION,
@@ -24,7 +25,6 @@ from shared.jobs.kinds import (
     JobKind,
 )
 from shared.models import OperationJobRecord
-from shared.ner.training import load_model
 from shared.operations.requests import OperationRequest, get_operation_job, start_job
 from shared.service import deployment_resources, deployments, exported_models
 from shared.service.deployments import DeploymentPlan
@@ -64,19 +64,21 @@ def start_deploy(settings: Settings, project_name: str, deployment_name: str, bo
 def load_where_predictions_run(settings: Settings, model_blob: str, model_id: str, label: str) -> None:
     """Load the pinned version in this worker, so a deployment is live only once its model loads.
 
+    The model stays in the worker's extraction cache (:mod:`shared.extraction.serving`), so the first
+    extraction on this worker after the deploy does not load it again.
+
     Raises:
         Conflict: the version's blob is gone (the model was deleted or retrained and released meanwhile).
         TrainingFailed: the stored bytes are not a loadable pipeline.
     """
     try:
-        data = BlobStore(settings).get_bytes(model_blob)
+        served_model(BlobStore(settings), model_blob, settings.model_cache_size)
     except NotFound:
         raise Conflict(
             message=f"The model version '{model_id}' of trained model '{label}' is no longer stored; deploy the "
             "label again.",
             target="trainedModelLabel",
         ) from None
-    load_model(data)
 
 
 def run_deploy(settings: Settings, request: OperationRequest) -> dict[str, Any]:
