@@ -9,6 +9,7 @@ by :func:`cap_items` so a write never fails because a job produced many warnings
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import InvalidArgument, StorageError
 from shared.storage.clients import storage_call
+
+logger = logging.getLogger(__name__)
 
 MAX_PROPERTY_CHARS = 32_000
 """Longest string we write into one property (the service limit is 32,768 UTF-16 code units)."""
@@ -263,8 +266,10 @@ def retry_lost_races(what: str, attempt: Callable[[], T]) -> T:
             return attempt()
         except (ResourceModifiedError, LostRace):
             continue  # someone else wrote first: decide again on the fresh row
+    # The message reaches clients: no table names (``what`` goes to the log).
+    logger.warning("storage call gave up: %s lost %d races against concurrent writers", what, MODIFY_ATTEMPTS)
     raise StorageError(
-        message=f"Storage call failed: {what} lost {MODIFY_ATTEMPTS} races against concurrent writers; retry later."
+        message="The service is busy with concurrent updates to the same resource; retry in a few seconds."
     )
 
 

@@ -18,8 +18,8 @@ from shared.jobs import apply, lifecycle
 from shared.jobs.ids import new_job_id
 from shared.jobs.status import JobStatus
 from shared.models import MAX_MODELS_PER_PROJECT, TRAINING_CONFIG_VERSION, TrainingJobRecord, utc_now
-from shared.ner.project_file import parse_project_file, validate_model_label
-from shared.ner.splitting import check_manual_split, parse_evaluation_options, split_documents
+from shared.ner.project_file import DATASET_TEST, MIN_DOCUMENTS, parse_project_file, validate_model_label
+from shared.ner.splitting import check_manual_split, parse_evaluation_options
 from shared.storage.blobs import BlobStore
 from shared.storage.events import TRAINING_JOB_STATUS_CHANGED, JobEventPublisher
 from shared.storage.projects import ProjectStore
@@ -97,7 +97,8 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
         The new job, ``notStarted``.
 
     Raises:
-        InvalidArgument: a field is missing or invalid, or the project has no imported assets.
+        InvalidArgument: a field is missing or invalid, the project has no imported assets or fewer than
+            :data:`MIN_DOCUMENTS` documents.
         ProjectNotFound: no such project.
         Conflict: another job holds the project's slot, or the project has 10 models already.
     """
@@ -108,15 +109,17 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
             f"Project '{project_name}' has no labelled data to train on: import a project file first.",
             target="projectName",
         )
+    # The assets are read once here: the document minimum (a training limit, not an import one) and a
+    # manual split without Test documents are the caller's mistakes, so 400 now, not a failed job later.
+    assets = parse_project_file(BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name)
+    if len(assets.documents) < MIN_DOCUMENTS:
+        raise InvalidArgument(
+            f"Project '{project_name}' has {len(assets.documents)} labelled documents; training needs at "
+            f"least {MIN_DOCUMENTS}. Import a project file with more documents, then train again.",
+            target="assets.documents",
+        )
     if options.kind == "manual":
-        # A manual split without Test documents is the caller's mistake: 400 now, not a failed job later.
-        if project.test_document_count is not None:
-            check_manual_split(project.test_document_count)
-        else:  # a project imported before the count was recorded: read its assets
-            assets = parse_project_file(
-                BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name
-            )
-            split_documents(assets.documents, options, seed=0)
+        check_manual_split(sum(1 for document in assets.documents if document.dataset == DATASET_TEST))
     check_model_quota(settings, project_name, label)
 
     now = utc_now()
