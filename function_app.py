@@ -5,6 +5,7 @@ import azure.functions as func
 
 from functions import (
     activities,
+    fallback_api,
     global_api,
     models_api,
     operations,
@@ -28,3 +29,5 @@ for blueprint_module in (
     queues,
 ):
     app.register_functions(blueprint_module.bp)
+# Last: the catch-all answers unknown routes (404) and wrong methods (405) of everything above.
+fallback_api.register_last(app)

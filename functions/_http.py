@@ -82,10 +82,10 @@ def bounded_error(body: dict[str, Any]) -> dict[str, Any]:
     return bounded
 
 
-def error_response(error: AppError) -> func.HttpResponse:
+def error_response(error: AppError, headers: dict[str, str] | None = None) -> func.HttpResponse:
     """Azure's error JSON ``{"error": {code, message, target, details}}`` with ``x-ms-error-code``."""
     body = {"error": bounded_error(error.to_dict())}
-    return json_response(body, status=error.status, headers={ERROR_CODE_HEADER: error.code})
+    return json_response(body, status=error.status, headers={**(headers or {}), ERROR_CODE_HEADER: error.code})
 
 
 def internal_error_response() -> func.HttpResponse:
