@@ -19,9 +19,15 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import InvalidArgument, StorageError
+from shared.jobs.status import ACTIVE
 from shared.storage.clients import storage_call
 
 logger = logging.getLogger(__name__)
+
+# Rows of active jobs (any job table). The SDK substitutes parameters in space-separated words, hence
+# the space before ")".
+ACTIVE_STATUS_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
+ACTIVE_STATUS_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(str(status) for status in ACTIVE), strict=True))
 
 MAX_PROPERTY_CHARS = 32_000
 """Longest string we write into one property (the service limit is 32,768 UTF-16 code units)."""
