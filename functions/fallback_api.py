@@ -57,6 +57,11 @@ def allowed_methods(path: str) -> list[str]:
     return sorted(allowed)
 
 
+def known_routes() -> list[tuple[str, list[str]]]:
+    """Every learnt route template (relative to the route prefix) with its methods (e.g. for fuzzing)."""
+    return [("/".join(template), sorted(methods)) for template, methods in _routes]
+
+
 def learn_routes(functions: Iterable[Any]) -> None:
     """Record the route and methods of every HTTP function in ``functions`` (built ``Function`` objects)."""
     for function in functions:
