@@ -22,7 +22,7 @@ import azure.functions as func
 
 from shared.config import get_settings
 from shared.errors import AppError, InvalidRequest, RequestTooLarge
-from shared.ner.names import check_route_names
+from shared.ner.names import NAME_QUERY_PARAMETERS, check_route_names
 from shared.service.api_versions import check_api_version
 from shared.service.auth import SUBSCRIPTION_KEY_HEADER, check_subscription_key
 from shared.service.paging import PageRequest, next_link, paginate
@@ -220,7 +220,8 @@ def link_builder(req: func.HttpRequest) -> Callable[[str], str]:
 def _precheck(req: func.HttpRequest) -> None:
     check_subscription_key(get_settings(), req.headers.get(SUBSCRIPTION_KEY_HEADER))
     api_version(req)
-    check_route_names(req.route_params)
+    named = {key: req.params[key] for key in NAME_QUERY_PARAMETERS if req.params.get(key)}
+    check_route_names({**req.route_params, **named})
 
 
 def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> func.HttpRequest:

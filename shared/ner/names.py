@@ -122,6 +122,8 @@ ROUTE_NAME_RULES: Mapping[str, Callable[[Any], str | None]] = {
     "jobId": job_id_problem,
 }
 """The rule of each route parameter; any other parameter gets the resource-name rule."""
+NAME_QUERY_PARAMETERS = ("trainedModelLabel",)
+"""Query parameters that carry a resource name (``:export?trainedModelLabel=``); checked like path ones."""
 
 
 def check_route_names(params: Mapping[str, str]) -> None:

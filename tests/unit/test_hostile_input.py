@@ -170,6 +170,11 @@ def test_model_label_dots_refused_at_train_and_in_paths(functions: dict[str, Any
     assert error_of(call(functions, "get_trained_model", req), 400, "InvalidArgument")["target"] == "trainedModelLabel"
 
 
+def test_a_model_label_in_the_query_is_checked_too(functions: dict[str, Any]) -> None:
+    req = request("POST", "p1/:export", params={"trainedModelLabel": ".."}, route_params={"projectName": "p1"})
+    assert error_of(call(functions, "export_project", req), 400, "InvalidArgument")["target"] == "trainedModelLabel"
+
+
 @pytest.mark.parametrize("job_id", ["..", "a.b", "x" * 101, "id'or'1", "a b"])
 def test_malformed_job_ids_in_paths_are_400(functions: dict[str, Any], job_id: str) -> None:
     req = request("GET", f"p1/train/jobs/{job_id}", route_params={"projectName": "p1", "jobId": job_id})
