@@ -144,8 +144,9 @@ def test_unknown_routes_are_404_and_wrong_methods_405_in_azure_json(api: Api) ->
     assert_error(response, 405, "InvalidRequest", "PUT")
     assert response.headers["Allow"] == "DELETE, GET, PATCH"
     assert_error(api.get("p1/:train"), 405, "InvalidRequest")
-    status, headers, body = raw(api, "GET", "/language/whatever?api-version=2023-04-01")
-    azure_error(status, headers, body, 404)
+    for path in ("/language/whatever", "/language/a%0Ab", "/language/authoring/analyze-text/projects/a%0Ab/x"):
+        status, headers, body = raw(api, "GET", f"{path}?api-version=2023-04-01")
+        azure_error(status, headers, body, 404)
     assert_error(Api(api.endpoint, key=None).get("p1/nothing"), 401, "Unauthorized")
 
 
