@@ -45,27 +45,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    DATA_ROOT,
-    RESULTS,
-    ServiceClient,
-    Stack,
-    choose_split,
-    default_service_settings,
-    find_project_file,
-    load_dataset,
-    machine_info,
-    manual_project_json,
-    median,
-    probe_steps_per_second,
-    ratio,
-    rescore_service_results,
-    run_spacy_cli,
-    service_train_and_evaluate,
-    upload_documents,
-    write_result,
-)
+from bench.baseline_cli import run_spacy_cli
+from bench.client import ServiceClient, upload_documents
+from bench.datasets import choose_split, find_project_file, load_dataset, manual_project_json
+from bench.direct import probe_steps_per_second
+from bench.machine import DATA_ROOT, RESULTS, machine_info, median, ratio, write_result
+from bench.scoring import rescore_service_results
 from bench.side_by_side import print_table, side_by_side
+from bench.stack import Stack, default_service_settings
+from bench.timeline import service_train_and_evaluate
 
 
 def default_datasets() -> list[Path]:

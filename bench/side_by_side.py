@@ -36,17 +36,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    RESULTS,
-    Dataset,
-    dev_carve,
-    doc_bin,
-    micro,
-    proc_cmdline,
-    process_tree,
-    run_spacy_cli,
-    score_predictions,
-)
+from bench.baseline_cli import run_spacy_cli
+from bench.datasets import Dataset, dev_carve, doc_bin
+from bench.machine import RESULTS
+from bench.memory import proc_cmdline, process_tree
+from bench.scoring import micro, score_predictions
 
 
 def parse_arm(spec: str) -> tuple[str, str, dict[str, str]]:

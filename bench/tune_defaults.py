@@ -32,7 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import choose_split, load_dataset, run_direct
+from bench.datasets import choose_split, load_dataset
+from bench.direct import run_direct
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data")

@@ -15,7 +15,7 @@ from devhost.azurite import free_port
 from devhost.durable import api as durable_api
 from devhost.durable.engine import DurableEngine
 from devhost.durable.payloads import RPC_PATH, DurableUrls
-from devhost.durable.store import TableStore
+from devhost.durable.table_store import TableStore
 from devhost.http_server import UserRoutes, describe_routes, json_errors
 from devhost.hub_lease import HubLease, describe_holder
 from devhost.indexer import IndexedApp, load_app

@@ -16,8 +16,9 @@ from typing import Any
 MAX_CHARS = 2000
 TRACEBACK_MARK = "Traceback (most recent call last)"
 _FILE_LINE = re.compile(r'File "[^"]*"(?:, line \d+)?(?:, in \S+)?')
-# A path with a directory that names a Python file, or any absolute path under a known server root.
-_PY_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/]?[\w.\-]+)*[\\/][\w.\-]+\.pyc?\b")
+# A token with a directory separator that names a Python file. No nested quantifiers, and a bounded
+# token length: the work stays linear in the text (a ReDoS here would hang the HTTP API).
+_PY_PATH = re.compile(r"[^\s'\"]{0,300}[\\/][^\s'\"\\/]{0,300}\.pyc?\b")
 
 
 def _server_roots() -> list[str]:
@@ -29,6 +30,7 @@ def _server_roots() -> list[str]:
 
 def redact_text(text: str, limit: int = MAX_CHARS) -> str:
     """``text`` without traceback, file paths or more than ``limit`` characters."""
+    text = text[: 4 * limit]  # bounded work, whatever the size of what was stored
     head, mark, _ = text.partition(TRACEBACK_MARK)
     cleaned = head.rstrip() if mark else text
     cleaned = _FILE_LINE.sub("<frame>", cleaned)

@@ -4,6 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions import _http
+from shared.config import get_settings
 from shared.service import projects, trained_models
 
 bp = df.Blueprint()
@@ -20,7 +21,7 @@ def _same(item: dict) -> dict:
 def list_training_config_versions(req: func.HttpRequest) -> func.HttpResponse:
     """Training config versions models can be trained with, paged."""
     projects.check_project_kind(req.params.get("projectKind"))
-    return _http.paged_response(req, trained_models.training_config_versions(), _same)
+    return _http.paged_response(req, trained_models.training_config_versions(get_settings()), _same)
 
 
 @bp.route(route=f"{GLOBAL}/languages", methods=["GET"])

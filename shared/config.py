@@ -39,6 +39,10 @@ class Settings:
     """Early stopping: steps without dev-score improvement before training stops."""
     train_eval_frequency: int
     """Steps between dev-set evaluations (and early-stopping checks)."""
+    transfer_base_path: str | None = None
+    """Folder of a pretrained spaCy pipeline for the transfer ``trainingConfigVersion`` (None: not offered)."""
+    transfer_base_sha256: str | None = None
+    """sha256 of that folder's file manifest (``shared/ner/transfer.py``); checked before it is used."""
 
     @property
     def projects_table(self) -> str:
@@ -116,7 +120,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         train_chunk_seconds=_float(env, "NER_TRAIN_CHUNK_SECONDS", 30.0, problems),
         train_patience=_int(env, "NER_TRAIN_PATIENCE", 600, problems),
         train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
+        transfer_base_path=env.get("NER_TRANSFER_BASE_PATH", "").strip() or None,
+        transfer_base_sha256=env.get("NER_TRANSFER_BASE_SHA256", "").strip().lower() or None,
     )
+    if bool(settings.transfer_base_path) != bool(settings.transfer_base_sha256):
+        problems.append("NER_TRANSFER_BASE_PATH and NER_TRANSFER_BASE_SHA256 must be set together")
+    sha = settings.transfer_base_sha256
+    if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+        problems.append("NER_TRANSFER_BASE_SHA256 must be 64 hexadecimal digits")
     if problems:
         raise SettingsError("Invalid app settings: " + "; ".join(problems))
     return settings

@@ -13,7 +13,6 @@ from typing import Any
 from shared.jobs.status import TERMINAL, JobStatus
 
 PROJECT_KIND = "CustomEntityRecognition"
-TRAINING_CONFIG_VERSION = "2022-05-01"
 MAX_MODELS_PER_PROJECT = 10
 NO_EXPIRATION_DATE = date(2099, 12, 31)
 """Self-hosted training configs and models do not expire, but Azure's ``modelExpirationDate`` fields are

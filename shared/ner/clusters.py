@@ -50,7 +50,8 @@ class ClusterTable:
 
     Attributes:
         keys: ``get_string_id(word)`` (spaCy's ORTH/LOWER ids) of every clustered word, sorted.
-        features: One row per key: the cluster id and its ``PREFIX_BITS`` ancestors (uint64).
+        features: One row per key: the cluster id and its ``PREFIX_BITS`` ancestors (uint32: ids have
+            at most 18 bits, and half the memory of uint64 matters for the million-word tables).
     """
 
     keys: numpy.ndarray
@@ -96,7 +97,7 @@ def parse_cluster_table(data: bytes, expected_sha256: str) -> ClusterTable:
     ids = numpy.array([clustered[int(key)] for key in keys], dtype=numpy.uint64)
     columns = [ids] + [ids & numpy.uint64((1 << bits) - 1) for bits in PREFIX_BITS]
     features = numpy.stack(columns, axis=1) if len(ids) else numpy.zeros((0, FEATURES), numpy.uint64)
-    return ClusterTable(keys=keys, features=numpy.ascontiguousarray(features, dtype=numpy.uint64))
+    return ClusterTable(keys=keys, features=numpy.ascontiguousarray(features, dtype=numpy.uint32))
 
 
 _TABLES: dict[str, ClusterTable] = {}

@@ -112,9 +112,11 @@ def resolve_version(version: str) -> ConfigVersion:
             target="trainingConfigVersion",
         )
     if found.transfer and transfer.current_base() is None:
+        refused = transfer.refusal()
+        state = f"the configured one was refused ({refused})" if refused else "none is configured"
         raise InvalidArgument(
             f"The trainingConfigVersion {found.version!r} needs a verified pretrained base pipeline, and "
-            f"none is configured: the operator sets {' and '.join(TRANSFER_SETTINGS)}.",
+            f"{state}: the operator sets {' and '.join(TRANSFER_SETTINGS)}.",
             target="trainingConfigVersion",
         )
     return found

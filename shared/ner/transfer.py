@@ -20,6 +20,7 @@ model loads only in a process where the same base (same manifest digest) is conf
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,10 @@ from spacy.vectors import Vectors
 from spacy.vocab import Vocab
 from thinc.api import Config
 
+from shared.config import Settings
 from shared.errors import TrainingFailed
+
+logger = logging.getLogger(__name__)
 
 VECTORS_CALLBACK = "custom_ner.transfer_base_vectors.v1"
 SHARED_EXCLUDE = ["vectors"]  # what a checkpoint or model never carries: the base's static vectors
@@ -118,6 +122,7 @@ def verify_base(folder: Path, expected_sha256: str) -> VerifiedBase:
 
 _LOCK = threading.RLock()
 _BASE: VerifiedBase | None = None
+_REFUSED: tuple[Path, str, str] | None = None  # (folder, digest asked for, why): not re-hashed per call
 
 
 def configure_base(folder: Path | None, expected_sha256: str | None) -> VerifiedBase | None:
@@ -132,6 +137,33 @@ def configure_base(folder: Path | None, expected_sha256: str | None) -> Verified
         elif _BASE is None or _BASE.folder != folder or _BASE.digest != expected_sha256.strip().lower():
             _BASE = verify_base(folder, expected_sha256)
         return _BASE
+
+
+def configure_from_settings(settings: Settings) -> None:
+    """Use the base named by the app settings (once per process; a refused base is logged, not raised).
+
+    A base that fails verification is treated as no base: the transfer version is then not offered and
+    asking for it gets the 400 that names the settings (see :func:`refusal`).
+    """
+    global _REFUSED
+    folder = Path(settings.transfer_base_path) if settings.transfer_base_path else None
+    digest = (settings.transfer_base_sha256 or "").strip().lower()
+    with _LOCK:
+        if _REFUSED is not None and folder is not None and _REFUSED[:2] == (folder, digest):
+            return
+        try:
+            configure_base(folder, digest or None)
+            _REFUSED = None
+        except TrainingFailed as exc:
+            configure_base(None, None)
+            _REFUSED = (folder or Path(), digest, exc.message)
+            logger.error("The transfer base pipeline is not used: %s", exc.message)
+
+
+def refusal() -> str | None:
+    """Why the configured base was refused (None when it was not)."""
+    with _LOCK:
+        return _REFUSED[2] if _REFUSED is not None else None
 
 
 def current_base() -> VerifiedBase | None:

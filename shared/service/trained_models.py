@@ -11,7 +11,8 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import NotFound
-from shared.models import NO_EXPIRATION_DATE, TRAINING_CONFIG_VERSION, TrainedModelRecord
+from shared.models import NO_EXPIRATION_DATE, TrainedModelRecord
+from shared.ner import config_versions, transfer
 from shared.service.projects import check_string_index_type
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
@@ -22,13 +23,20 @@ log = logging.getLogger(__name__)
 TRAINING_CONFIG_EXPIRATION = NO_EXPIRATION_DATE
 
 
-def training_config_versions() -> list[dict[str, Any]]:
-    """``global/training-config-versions`` items (one config: ``2022-05-01``, also accepted as ``latest``)."""
+def training_config_versions(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """``global/training-config-versions`` items: every version offered now (``shared/ner/config_versions``).
+
+    With ``settings``, the transfer base they name is checked first, so its version is listed only when
+    it is usable.
+    """
+    if settings is not None:
+        transfer.configure_from_settings(settings)
     return [
         {
-            "trainingConfigVersion": TRAINING_CONFIG_VERSION,
+            "trainingConfigVersion": version.version,
             "modelExpirationDate": TRAINING_CONFIG_EXPIRATION.isoformat(),
         }
+        for version in config_versions.offered_versions()
     ]
 
 

@@ -17,7 +17,8 @@ from shared.errors import AppError, Conflict, InvalidArgument, InvalidRequest
 from shared.jobs import apply, lifecycle
 from shared.jobs.ids import new_job_id
 from shared.jobs.status import JobStatus
-from shared.models import MAX_MODELS_PER_PROJECT, TRAINING_CONFIG_VERSION, TrainingJobRecord, utc_now
+from shared.models import MAX_MODELS_PER_PROJECT, TrainingJobRecord, utc_now
+from shared.ner import config_versions, transfer
 from shared.ner.project_file import DATASET_TEST, MIN_DOCUMENTS, parse_project_file, validate_model_label
 from shared.ner.splitting import check_manual_split, parse_evaluation_options
 from shared.storage.blobs import BlobStore
@@ -26,10 +27,6 @@ from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 
 logger = logging.getLogger(__name__)
-
-SUPPORTED_CONFIG_VERSIONS = ("latest", TRAINING_CONFIG_VERSION)
-"""Accepted ``trainingConfigVersion`` values; ``latest`` is recorded as the version it resolves to."""
-
 
 def _validate_train_body(body: Any) -> tuple[str, str, Any]:
     if not isinstance(body, dict):
@@ -43,18 +40,13 @@ def _validate_train_body(body: Any) -> tuple[str, str, Any]:
         )
     validate_model_label(label)
     version = body.get("trainingConfigVersion")
-    supported = ", ".join(SUPPORTED_CONFIG_VERSIONS)
     if not isinstance(version, str) or not version:
+        supported = ", ".join(["latest", *(offered.version for offered in config_versions.offered_versions())])
         raise InvalidArgument(
             f"The 'trainingConfigVersion' field is required; supported versions: {supported}.",
             target="trainingConfigVersion",
         )
-    if version not in SUPPORTED_CONFIG_VERSIONS:
-        raise InvalidArgument(
-            f"Training config version '{version}' is not supported; supported versions: {supported}.",
-            target="trainingConfigVersion",
-        )
-    resolved = TRAINING_CONFIG_VERSION if version == "latest" else version
+    resolved = config_versions.resolve_version(version).version  # "latest" is recorded as what it means
     options = parse_evaluation_options(body.get("evaluationOptions"))
     return label, resolved, options
 
@@ -102,6 +94,7 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
         ProjectNotFound: no such project.
         Conflict: another job holds the project's slot, or the project has 10 models already.
     """
+    transfer.configure_from_settings(settings)  # whether the transfer version is offered
     label, config_version, options = _validate_train_body(body)
     project = ProjectStore(settings).get(project_name)
     if not project.assets_blob:

@@ -11,7 +11,8 @@ import pytest
 
 from devhost.durable import history as h
 from devhost.durable.engine import DurableEngine
-from devhost.durable.store import InstanceRecord, TableStore
+from devhost.durable.store import InstanceRecord
+from devhost.durable.table_store import TableStore
 from devhost.indexer import load_app
 
 pytestmark = pytest.mark.integration

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy
 import pytest
@@ -116,3 +117,39 @@ def test_other_languages_fall_back_to_the_default(configured: transfer.VerifiedB
     )
     fallback = config_versions.effective_version(config_versions.TRANSFER, "fr")
     assert fallback.version == config_versions.EFFICIENCY
+
+
+def test_the_train_request_and_the_versions_list_follow_the_settings(base_folder: Path) -> None:
+    from shared.config import SettingsError, load_settings
+    from shared.service.trained_models import training_config_versions
+    from shared.training.requests import _validate_train_body
+
+    def settings(path: str = "", sha: str = "") -> Any:
+        return load_settings(
+            {"LANGUAGE_API_KEYS": "k", "NER_TRANSFER_BASE_PATH": path, "NER_TRANSFER_BASE_SHA256": sha}
+        )
+
+    body = {"modelLabel": "m1", "trainingConfigVersion": config_versions.TRANSFER}
+    transfer.configure_from_settings(settings())
+    assert _validate_train_body({**body, "trainingConfigVersion": "latest"})[1] == config_versions.LATEST
+    with pytest.raises(InvalidArgument, match="NER_TRANSFER_BASE_PATH"):
+        _validate_train_body(body)
+    listed = [item["trainingConfigVersion"] for item in training_config_versions(settings())]
+    assert listed == [config_versions.EFFICIENCY, config_versions.EFFICIENCY_CLUSTERS]
+
+    wrong = settings(str(base_folder), "ab" * 32)  # a base that does not match: refused, and the 400 says so
+    assert training_config_versions(wrong) == training_config_versions()
+    with pytest.raises(InvalidArgument, match="refused") as caught:
+        _validate_train_body(body)
+    assert str(base_folder) not in caught.value.message  # no machine paths in answers
+
+    good = settings(str(base_folder), _digest_by_shell(base_folder))
+    assert config_versions.TRANSFER in [
+        item["trainingConfigVersion"] for item in training_config_versions(good)
+    ]
+    assert _validate_train_body(body)[1] == config_versions.TRANSFER
+    transfer.configure_from_settings(settings())
+    with pytest.raises(SettingsError, match="together"):
+        settings(str(base_folder))
+    with pytest.raises(SettingsError, match="64 hexadecimal"):
+        settings(str(base_folder), "xyz")

@@ -9,6 +9,7 @@ from spacy.language import Language
 
 from shared.config import Settings
 from shared.errors import AppError
+from shared.ner import transfer
 from shared.ner.documents import region_texts
 from shared.ner.evaluation import DocumentEvaluation, Entity, EvaluationCounts, RegionEvaluation
 from shared.ner.project_file import DocumentAsset
@@ -67,6 +68,7 @@ def evaluate_shard(settings: Settings, task: ShardTask) -> ShardEvaluation:
     manifest = load_manifest(blobs, ref.workspace)
     documents = shard_documents(blobs, ref.workspace, task.shard)
     documents_at = by_location(documents)
+    transfer.configure_from_settings(settings)  # a transfer model loads with the base's vectors
     nlp, lock = model_cache.get(blobs, ref.workspace.model)
     counts = EvaluationCounts()
     results: list[dict[str, Any]] = []

@@ -76,6 +76,7 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
         "spacy_lang": spacy_language(language),
         "labels": labels,
         "seed": job.seed,
+        "config_version": job.training_config_version,
         "container": container,
         "shards": shards,
     }

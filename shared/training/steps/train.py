@@ -9,6 +9,8 @@ from typing import Any
 
 from shared.config import Settings
 from shared.jobs.lifecycle import JobNotActive, is_stop_requested
+from shared.ner import transfer
+from shared.ner.config_versions import EFFICIENCY
 from shared.ner.training import TrainingOptions, best_model_bytes, init_checkpoint
 from shared.ner.training import train_chunk as run_train_chunk
 from shared.storage.blobs import BlobStore
@@ -29,6 +31,8 @@ def _training_options(settings: Settings, manifest: dict[str, Any]) -> TrainingO
         patience=settings.train_patience,
         eval_frequency=settings.train_eval_frequency,
         seed=int(manifest["seed"]),
+        # manifests written before versions were recorded belong to jobs of the efficiency config
+        config_version=str(manifest.get("config_version", EFFICIENCY)),
     )
 
 
@@ -43,6 +47,7 @@ def _doc_bins(blobs: BlobStore, ref: JobRef, manifest: dict[str, Any], kind: str
 def init_training(settings: Settings, ref: JobRef) -> TrainingPlan:
     """Create the initial checkpoint (blank pipeline initialised on the training shards)."""
     jobs.mark_phase(settings, ref.projectName, ref.jobId, "training")
+    transfer.configure_from_settings(settings)  # a transfer job builds on the operator's base
     blobs = BlobStore(settings)
     manifest = load_manifest(blobs, ref.workspace)
     options = _training_options(settings, manifest)
@@ -80,6 +85,7 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
     record = jobs.heartbeat(settings, ref.projectName, ref.jobId)
     if is_stop_requested(record):
         return ChunkSummary(0, settings.train_max_steps, 0, 0.0, 0.0, None, None, True, "cancelled")
+    transfer.configure_from_settings(settings)
     blobs = BlobStore(settings)
     manifest = load_manifest(blobs, ref.workspace)
     train_bins = _doc_bins(blobs, ref, manifest, "train")
