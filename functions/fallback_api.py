@@ -64,6 +64,7 @@ def known_routes() -> list[tuple[str, list[str]]]:
 
 def learn_routes(functions: Iterable[Any]) -> None:
     """Record the route and methods of every HTTP function in ``functions`` (built ``Function`` objects)."""
+    learnt = []
     for function in functions:
         trigger = function.get_trigger() if hasattr(function, "get_trigger") else None
         route = getattr(trigger, "route", None)
@@ -71,7 +72,8 @@ def learn_routes(functions: Iterable[Any]) -> None:
             continue
         methods = getattr(trigger, "methods", None) or _ALL_METHODS
         names = frozenset(str(getattr(method, "value", method)).upper() for method in methods)
-        _routes.append((_segments(route), names))
+        learnt.append((_segments(route), names))
+    _routes[:] = learnt  # one app per process: a second indexing of it replaces, never doubles
 
 
 def register_last(app: df.DFApp) -> None:

@@ -102,17 +102,22 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
             f"Project '{project_name}' has no labelled data to train on: import a project file first.",
             target="projectName",
         )
-    # The assets are read once here: the document minimum (a training limit, not an import one) and a
-    # manual split without Test documents are the caller's mistakes, so 400 now, not a failed job later.
-    assets = parse_project_file(BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name)
-    if len(assets.documents) < MIN_DOCUMENTS:
+    # Too few documents (a training limit, not an import one) and a manual split without Test documents
+    # are the caller's mistakes: 400 now, not a failed job later. The counts recorded at import decide;
+    # a project imported before they were recorded has its assets read.
+    documents, tests = project.document_count, project.test_document_count
+    if documents is None or tests is None:
+        assets = parse_project_file(BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name)
+        documents = len(assets.documents)
+        tests = sum(1 for document in assets.documents if document.dataset == DATASET_TEST)
+    if documents < MIN_DOCUMENTS:
         raise InvalidArgument(
-            f"Project '{project_name}' has {len(assets.documents)} labelled documents; training needs at "
-            f"least {MIN_DOCUMENTS}. Import a project file with more documents, then train again.",
+            f"Project '{project_name}' has {documents} labelled documents; training needs at least "
+            f"{MIN_DOCUMENTS}. Import a project file with more documents, then train again.",
             target="assets.documents",
         )
     if options.kind == "manual":
-        check_manual_split(sum(1 for document in assets.documents if document.dataset == DATASET_TEST))
+        check_manual_split(tests)
     check_model_quota(settings, project_name, label)
 
     now = utc_now()
