@@ -53,6 +53,7 @@ class Azurite:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    pid_file: Path | None = None
 
     def halt(self) -> None:
         """Stop the process and keep its data (a storage outage, for fault tests; see ``restart``)."""
@@ -76,6 +77,22 @@ class Azurite:
         self.halt()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
+
+
+PID_FILE = "azurite.pid"
+"""Written into the data folder of an Azurite started on the default ports, removed when it stops."""
+
+
+def recorded_azurite_pid(location: Path) -> int | None:
+    """The pid recorded in ``location`` if that process is still alive (an Azurite a killed run left)."""
+    try:
+        pid = int((location / PID_FILE).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def default_azurite_running() -> bool:
@@ -136,9 +153,15 @@ def start_azurite(
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
+    pid_file = None
+    if default_ports:
+        # Lets a later run name this process if it outlives us (see devhost.cli's adoption rule).
+        pid_file = location / PID_FILE
+        pid_file.write_text(str(process.pid))
     azurite = Azurite(
-        connection_string=connection, process=process, workdir=workdir, ports=ports, command=command, env=env
-    )
+        connection_string=connection, process=process, workdir=workdir, ports=ports, command=command, env=env,
+        pid_file=pid_file,
+    )  # fmt: skip
     _wait_for_ports(azurite, timeout)
     return azurite
 

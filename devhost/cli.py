@@ -34,17 +34,21 @@ class _UtcFormatter(logging.Formatter):
         return f"{base}.{int(record.msecs):03d}Z"
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """``time LEVEL [function] logger: message`` lines on stderr."""
+QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure", "aiohttp.access")
+"""The Azure SDKs log every HTTP request (with headers) at INFO: thousands of lines per run."""
+ADOPT_AZURITE_ENV = "DEVHOST_ADOPT_AZURITE"
+
+
+def configure_logging(level: str = "INFO", *, verbose: bool = False) -> None:
+    """``time LEVEL [function] logger: message`` lines on stderr; SDK HTTP logging only when ``verbose``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())
     handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)-7s [%(function)s] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # The storage SDKs log every request at INFO.
-    for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,12 +64,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--no-azurite", action="store_true", help="never start Azurite")
     start.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    start.add_argument("--verbose", action="store_true", help="also log every Azure SDK HTTP request")
+    start.add_argument(
+        "--adopt-azurite", action="store_true",
+        help=f"use an Azurite already listening on 10000-10002 that this host did not start (or {ADOPT_AZURITE_ENV}=1)",
+    )  # fmt: skip
     return parser
 
 
 def _uses_default_azurite(connection: str) -> bool:
     text = connection.replace(" ", "").lower()
     return text.startswith("usedevelopmentstorage=true") or "127.0.0.1:10000" in text or "localhost:10000" in text
+
+
+def azurite_plan(*, no_azurite: bool, connection: str, running: bool, adopt: bool) -> str:
+    """What to do about Azurite: ``"none"`` (not ours to manage), ``"start"``, ``"adopt"`` or ``"refuse"``.
+
+    An Azurite already listening that this host did not start is often one a killed run left behind
+    (with data of who knows which run): it is used only when the user says so.
+    """
+    if no_azurite or not _uses_default_azurite(connection):
+        return "none"
+    if not running:
+        return "start"
+    return "adopt" if adopt else "refuse"
+
+
+def _refusal(app_dir: Path) -> str:
+    leftover = azurite_module.recorded_azurite_pid(app_dir / ".azurite")
+    origin = (
+        f"it looks like the one an earlier run started (pid {leftover}; stop it with `kill -INT {leftover}`)"
+        if leftover is not None
+        else "this host did not start it"
+    )
+    return (
+        f"a storage emulator is already listening on ports 10000-10002 and {origin}. Stop it, or use it "
+        f"anyway with --adopt-azurite (or {ADOPT_AZURITE_ENV}=1)."
+    )
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -76,7 +111,17 @@ async def _serve(args: argparse.Namespace) -> int:
     host_settings.apply_settings(values)
     started_azurite: azurite_module.Azurite | None = None
     connection = os.environ.get(host_settings.DEFAULT_STORAGE_SETTING, "")
-    if not args.no_azurite and _uses_default_azurite(connection) and not azurite_module.default_azurite_running():
+    plan = azurite_plan(
+        no_azurite=args.no_azurite,
+        connection=connection,
+        running=azurite_module.default_azurite_running(),
+        adopt=args.adopt_azurite or os.environ.get(ADOPT_AZURITE_ENV, "") in ("1", "true", "yes"),
+    )
+    if plan == "refuse":
+        raise RuntimeError(_refusal(app_dir))
+    if plan == "adopt":
+        logger.warning("Using the Azurite already listening on ports 10000-10002 (not started here; left running)")
+    if plan == "start":
         logger.info("Starting Azurite (data in %s)", app_dir / ".azurite")
         started_azurite = azurite_module.start_azurite(
             app_dir, default_ports=True, location=app_dir / ".azurite"
@@ -108,7 +153,7 @@ async def _serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m devhost``."""
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, verbose=getattr(args, "verbose", False))
     if args.command == "start":
         try:
             return asyncio.run(_serve(args))

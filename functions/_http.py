@@ -94,9 +94,23 @@ def internal_error_response() -> func.HttpResponse:
     return error_response(error)
 
 
+RETRY_AFTER_SECONDS = "1"
+"""Poll delay suggested to clients while a job runs. azure-core pollers honour ``Retry-After`` and would
+otherwise wait their ``polling_interval`` (30 s in the authoring and 6.x runtime clients)."""
+_TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
+
+
 def accepted(operation_location: str) -> func.HttpResponse:
     """``202 Accepted`` with an empty body and the ``operation-location`` of the job to poll."""
-    return func.HttpResponse(status_code=202, headers={"operation-location": operation_location})
+    return func.HttpResponse(
+        status_code=202, headers={"operation-location": operation_location, "Retry-After": RETRY_AFTER_SECONDS}
+    )
+
+
+def job_response(body: dict[str, Any]) -> func.HttpResponse:
+    """A job's status JSON, with ``Retry-After`` while the job has not ended."""
+    headers = {} if body.get("status") in _TERMINAL_STATUSES else {"Retry-After": RETRY_AFTER_SECONDS}
+    return json_response(body, headers=headers)
 
 
 def no_content() -> func.HttpResponse:

@@ -84,4 +84,4 @@ def get_load_snapshot_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a load-snapshot job."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
     job = get_operation_job(get_settings(), LOAD_SNAPSHOT, name, job_id)
-    return _http.json_response(job.to_public())
+    return _http.job_response(job.to_public())

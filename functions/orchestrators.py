@@ -70,11 +70,16 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
     try:
         context.set_custom_status(_status(phase))
         prepared = PreparedTraining.from_dict((yield from _call_checked(context, names.PREPARE_TRAINING, ref, phase)))
-        _log(context, ref, phase, f"{prepared.train_documents} training documents, {prepared.test_documents} test")
+        _log(
+            context, ref, phase,
+            f"status running: {prepared.train_documents + prepared.dev_documents} training documents "
+            f"({prepared.dev_documents} dev), {prepared.test_documents} test",
+        )  # fmt: skip
 
         phase = "converting"
         shards = prepared.all_shards
         context.set_custom_status(_status(phase, shards=len(shards)))
+        _log(context, ref, phase, f"converting {len(shards)} shards")
         yield context.task_all(
             [
                 context.call_activity_with_retry(names.CONVERT_SHARD, RETRY, {**ref, "shard": s})
@@ -93,6 +98,7 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
             if chunk.stop_reason == "cancelled":
                 yield context.call_activity_with_retry(names.CANCEL_TRAINING, RETRY, ref)
                 context.set_custom_status(_status("cancelled", step=chunk.step))
+                _log(context, ref, phase, f"status cancelled at step {chunk.step}")
                 return {"status": "cancelled"}
             # The chunk recorded the job's progress itself: no extra activity round trip per chunk.
             context.set_custom_status(
@@ -106,6 +112,7 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
                     estimatedEndDateTime=chunk.estimated_end,
                 )
             )
+            _log(context, ref, phase, chunk.describe())
             if chunk.finished:
                 _log(context, ref, phase, f"training stopped at step {chunk.step} ({chunk.stop_reason})")
                 break
@@ -113,6 +120,7 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
         phase = "evaluating"
         yield context.call_activity_with_retry(names.START_EVALUATION, RETRY, ref)
         context.set_custom_status(_status(phase, shards=len(prepared.test_shards)))
+        _log(context, ref, phase, f"evaluating {prepared.test_documents} test documents in {len(prepared.test_shards)} shards")
         results = yield context.task_all(
             [
                 context.call_activity_with_retry(names.EVALUATE_SHARD, RETRY, {**ref, "shard": s})
@@ -134,11 +142,11 @@ def training_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
             phase,
         )
         context.set_custom_status(_status("succeeded", percentComplete=100, modelId=result["model_id"]))
-        _log(context, ref, "done", f"model '{result['model_label']}' registered")
+        _log(context, ref, "done", f"status succeeded: model '{result['model_label']}' registered")
         return {"status": "succeeded", **result}
     except Exception as exc:  # every failure ends as a failed job with errors[], not a Failed instance
         error = failure_from_text(str(exc), phase=phase).to_error()
-        _log(context, ref, phase, f"failed: {error.get('message')}")
+        _log(context, ref, phase, f"status failed: {error.get('message')}")
         yield context.call_activity_with_retry(
             names.FAIL_TRAINING, RETRY, {**ref, "phase": phase, "errors": [error]}
         )

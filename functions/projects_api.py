@@ -65,7 +65,7 @@ async def delete_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 def get_project_deletion_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a project deletion job."""
     job = get_operation_job(get_settings(), DELETION, "", _http.route(req, "jobId"))
-    return _http.json_response(job.to_public())
+    return _http.job_response(job.to_public())
 
 
 @bp.route(route=f"{PROJECT}/:import", methods=["POST"])
@@ -84,7 +84,7 @@ async def import_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 def get_import_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of an import job."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    return _http.json_response(get_operation_job(get_settings(), IMPORT, name, job_id).to_public())
+    return _http.job_response(get_operation_job(get_settings(), IMPORT, name, job_id).to_public())
 
 
 @bp.route(route=f"{PROJECT}/:export", methods=["POST"])
@@ -108,7 +108,7 @@ async def export_project(req: func.HttpRequest, client: df.DurableOrchestrationC
 def get_export_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of an export job; ``resultUrl`` once it succeeded."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    return _http.json_response(get_operation_job(get_settings(), EXPORT, name, job_id).to_public())
+    return _http.job_response(get_operation_job(get_settings(), EXPORT, name, job_id).to_public())
 
 
 @bp.route(route=f"{PROJECT}/export/jobs/{{jobId}}/result", methods=["GET"])

@@ -74,7 +74,7 @@ async def get_training_job(req: func.HttpRequest, client: df.DurableOrchestratio
     """A training job's state."""
     settings, name, job_id = get_settings(), _http.route(req, "projectName"), _http.route(req, "jobId")
     job = await asyncio.to_thread(jobs.read_job, settings, name, job_id)
-    return _http.json_response((await _reconciled(settings, client, job)).to_public())
+    return _http.job_response((await _reconciled(settings, client, job)).to_public())
 
 
 @bp.route(route=f"{PROJECT}/train/jobs", methods=["GET"])

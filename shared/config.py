@@ -43,6 +43,8 @@ class Settings:
     """Folder of a pretrained spaCy pipeline for the transfer ``trainingConfigVersion`` (None: not offered)."""
     transfer_base_sha256: str | None = None
     """sha256 of that folder's file manifest (``shared/ner/transfer.py``); checked before it is used."""
+    appinsights_connection: str = ""
+    """Application Insights connection string; empty: no telemetry export (see shared/telemetry.py)."""
 
     @property
     def projects_table(self) -> str:
@@ -122,6 +124,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
         transfer_base_path=env.get("NER_TRANSFER_BASE_PATH", "").strip() or None,
         transfer_base_sha256=env.get("NER_TRANSFER_BASE_SHA256", "").strip().lower() or None,
+        appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
     )
     if bool(settings.transfer_base_path) != bool(settings.transfer_base_sha256):
         problems.append("NER_TRANSFER_BASE_PATH and NER_TRANSFER_BASE_SHA256 must be set together")

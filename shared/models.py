@@ -165,6 +165,9 @@ class TrainingJobRecord:
     """Azure ``Error`` objects saying what to fix."""
     phase: str = "queued"
     """Internal phase for logs and custom status: queued, splitting, training, evaluating, registering, done."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Per training chunk ``{"step", "loss", "devF1"}`` (devF1 None before the first dev evaluation), for
+    the studio's curve; not part of Azure's job JSON."""
     heartbeat: datetime | None = None
     """Last sign of life from the orchestration; the watchdog fails running jobs whose heartbeat stopped."""
     seed: int = 0

@@ -68,7 +68,46 @@ LOAD_SNAPSHOT = JobKind(
     OPERATION_ORCHESTRATOR,
 )
 
-KINDS: dict[str, JobKind] = {kind.name: kind for kind in (TRAINING, IMPORT, EXPORT, DELETION, LOAD_SNAPSHOT)}
+_DEPLOYMENT_JOBS = "{project}/deployments/{deploymentName}/jobs/{job}"
+DEPLOYMENT = JobKind("deployment", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR)
+DEPLOYMENT_DELETION = JobKind("deployment-deletion", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR)
+DEPLOYMENT_SWAP = JobKind("deployment-swap", "operations_table", "{project}/deployments/swap/jobs/{job}", OPERATION_ORCHESTRATOR)
+DEPLOYMENT_RESOURCES_DELETION = JobKind(
+    "deployment-resources-deletion",
+    "operations_table",
+    "{project}/deployments/{deploymentName}/delete-from-resources/jobs/{job}",
+    OPERATION_ORCHESTRATOR,
+)
+RESOURCES_ASSIGNMENT = JobKind(
+    "resources-assignment", "operations_table", "{project}/resources/assign/jobs/{job}", OPERATION_ORCHESTRATOR
+)
+RESOURCES_UNASSIGNMENT = JobKind(
+    "resources-unassignment", "operations_table", "{project}/resources/unassign/jobs/{job}", OPERATION_ORCHESTRATOR
+)
+_EXPORTED_MODEL_JOBS = "{project}/exported-models/{exportedModelName}/jobs/{job}"
+EXPORTED_MODEL = JobKind("exported-model", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR)
+EXPORTED_MODEL_DELETION = JobKind(
+    "exported-model-deletion", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR
+)
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        TRAINING,
+        IMPORT,
+        EXPORT,
+        DELETION,
+        LOAD_SNAPSHOT,
+        DEPLOYMENT,
+        DEPLOYMENT_DELETION,
+        DEPLOYMENT_SWAP,
+        DEPLOYMENT_RESOURCES_DELETION,
+        RESOURCES_ASSIGNMENT,
+        RESOURCES_UNASSIGNMENT,
+        EXPORTED_MODEL,
+        EXPORTED_MODEL_DELETION,
+    )
+}
 OPERATION_KINDS = tuple(name for name, kind in KINDS.items() if kind.orchestrator == OPERATION_ORCHESTRATOR)
 
 

@@ -150,6 +150,10 @@ def percent_of(step: int, max_steps: int, finished: bool) -> int:
     return max(0, min(99, int(step * 100 / max_steps)))
 
 
+MAX_HISTORY_POINTS = 300
+"""Per-chunk history kept with a job (the oldest points go first); a few KB of JSON at most."""
+
+
 def record_progress(
     record: TrainingJobRecord,
     now: datetime,
@@ -158,22 +162,50 @@ def record_progress(
     max_steps: int,
     finished: bool,
     seconds_per_step: float | None,
+    loss: float | None = None,
+    dev_score: float | None = None,
 ) -> None:
-    """``percentComplete`` and ``estimatedEndDateTime`` after a training chunk."""
+    """``percentComplete``, ``estimatedEndDateTime`` and the history point after a training chunk.
+
+    ``percentComplete`` never goes back (the estimate before training may have shown a few percent).
+    """
     ensure_runnable(record)
     record.heartbeat = now
-    record.training_status.percent_complete = percent_of(step, max_steps, finished)
+    record.training_status.percent_complete = max(
+        record.training_status.percent_complete, percent_of(step, max_steps, finished)
+    )
     if seconds_per_step is not None and not finished:
         remaining = max(0, max_steps - step) * seconds_per_step
         record.estimated_end = now + timedelta(seconds=remaining)
+    if loss is not None and not any(point.get("step") == step for point in record.history):
+        # A retried chunk reports the same step again: one point per step.
+        point = {"step": step, "loss": round(loss, 4), "devF1": None if dev_score is None else round(dev_score, 4)}
+        record.history = [*record.history, point][-MAX_HISTORY_POINTS:]
 
 
-def start_evaluation(record: TrainingJobRecord, now: datetime) -> None:
+def record_estimate(record: TrainingJobRecord, now: datetime, *, percent: int, estimated_end: datetime) -> None:
+    """Progress before the first training chunk: a small ``percentComplete`` and an estimated end."""
+    ensure_runnable(record)
+    record.heartbeat = now
+    record.training_status.percent_complete = max(record.training_status.percent_complete, percent)
+    record.estimated_end = estimated_end
+
+
+def record_evaluation_progress(record: TrainingJobRecord, now: datetime, *, done: int, total: int) -> None:
+    """``evaluationStatus.percentComplete`` after ``done`` of ``total`` test shards (99 at most until the
+    model is registered; never backwards, as shards finish in any order)."""
+    ensure_runnable(record)
+    record.heartbeat = now
+    percent = min(99, int(done * 100 / total)) if total > 0 else 0
+    record.evaluation_status.percent_complete = max(record.evaluation_status.percent_complete, percent)
+
+
+def start_evaluation(record: TrainingJobRecord, now: datetime, estimated_end: datetime | None = None) -> None:
     """Training finished: close ``trainingStatus`` and open ``evaluationStatus``."""
     ensure_runnable(record)
     record.phase = "evaluating"
     record.heartbeat = now
-    record.estimated_end = None
+    record.estimated_end = estimated_end
     record.training_status.status = JobStatus.SUCCEEDED
     record.training_status.percent_complete = 100
     record.training_status.end = now

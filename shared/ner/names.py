@@ -10,7 +10,7 @@ end with ``.`` (so ``.`` and ``..`` are refused). Names become blob path segment
 with a dot, and ``.``/``..`` are resolved away by URL normalisation, so such a name would reach storage
 as a different path (or none). Job ids in paths follow the same character set (they are opaque; ours
 are ``<guid>_<ticks>``). Every route parameter is checked by :func:`check_route_names` before any
-storage call.
+storage call; parameters without a naming rule (catch-alls such as ``filePath``) must be safe relative paths.
 
 Document locations: Azure's naming rule says "letters and numbers with no spaces", but Microsoft's own
 sample data contains ``"Test 1.txt"``, so spaces are allowed. Rejected: empty or whitespace-only names,
@@ -121,9 +121,26 @@ ROUTE_NAME_RULES: Mapping[str, Callable[[Any], str | None]] = {
     "exportedModelName": exported_model_name_problem,
     "jobId": job_id_problem,
 }
-"""The rule of each route parameter; any other parameter gets the resource-name rule."""
+"""The rule of each route parameter; any other (e.g. a catch-all ``filePath``) must be a safe relative path."""
 NAME_QUERY_PARAMETERS = ("trainedModelLabel",)
 """Query parameters that carry a resource name (``:export?trainedModelLabel=``); checked like path ones."""
+
+
+def relative_path_problem(path: Any, what: str) -> str | None:
+    """Why ``path`` is not a safe relative path (catch-all route parameters such as ``filePath``), or None.
+
+    Segments are separated by ``/``; none may be empty, ``.`` or ``..``, and no control characters or
+    backslashes, so the path can never leave the folder it is joined to.
+    """
+    if not isinstance(path, str) or not path or len(path) > MAX_LOCATION_LENGTH:
+        return f"The {what} {shown(path)} is invalid: it must be 1 to {MAX_LOCATION_LENGTH} characters."
+    segments = path.split("/")
+    if "\\" in path or _CONTROL_RE.search(path) or any(part in ("", ".", "..") for part in segments):
+        return (
+            f"The {what} {shown(path)} is invalid: use '/'-separated names, none empty, '.' or '..', "
+            "without backslashes or control characters."
+        )
+    return None
 
 
 def check_route_names(params: Mapping[str, str]) -> None:
@@ -137,7 +154,7 @@ def check_route_names(params: Mapping[str, str]) -> None:
     details: list[ErrorDetail] = []
     for key, value in params.items():
         rule = ROUTE_NAME_RULES.get(key)
-        problem = rule(value) if rule is not None else resource_name_problem(value, f"'{key}'")
+        problem = rule(value) if rule is not None else relative_path_problem(value, f"'{key}'")
         if problem is not None:
             details.append(ErrorDetail(DETAIL_CODE, problem, key))
     if details:

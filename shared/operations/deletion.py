@@ -10,6 +10,8 @@ from shared.config import Settings
 from shared.errors import Conflict, NotFound, ProjectNotFound
 from shared.jobs.workspace import project_prefixes
 from shared.operations.requests import DELETION, OperationRequest, start_job
+from shared.service.deployments import delete_project_deployments
+from shared.service.exported_models import delete_project_exports
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
@@ -54,6 +56,8 @@ def run_deletion(settings: Settings, request: OperationRequest) -> dict[str, Any
         )
         models.delete(name, model.label)
     TrainingJobStore(settings).delete_project_jobs(name)
+    delete_project_deployments(settings, name)
+    delete_project_exports(settings, name)
     # Our own blobs, plus the training pipeline's job scratch data and every model version it kept.
     removed = sum(blobs.delete_prefix(prefix) for prefix in project_prefixes(name))
     try:

@@ -16,6 +16,7 @@ from shared.errors import AppError, StorageError
 from shared.jobs import apply, lifecycle
 from shared.models import OperationJobRecord
 from shared.operations.deletion import run_deletion
+from shared.operations.deployments import RUNNERS as DEPLOYMENT_RUNNERS
 from shared.operations.exports import run_export
 from shared.operations.imports import run_import
 from shared.operations.requests import DELETION, EXPORT, IMPORT, LOAD_SNAPSHOT, OperationRequest
@@ -31,6 +32,7 @@ RUNNERS: dict[str, Runner] = {
     EXPORT.name: run_export,
     DELETION.name: run_deletion,
     LOAD_SNAPSHOT.name: run_load_snapshot,
+    **DEPLOYMENT_RUNNERS,
 }
 
 

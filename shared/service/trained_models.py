@@ -13,6 +13,7 @@ from shared.config import Settings
 from shared.errors import NotFound
 from shared.models import NO_EXPIRATION_DATE, TrainedModelRecord
 from shared.ner import config_versions, transfer
+from shared.service.deployments import check_model_not_deployed
 from shared.service.projects import check_string_index_type
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
@@ -53,8 +54,13 @@ def get_model(settings: Settings, project_name: str, label: str) -> TrainedModel
 
 
 def delete_model(settings: Settings, project_name: str, label: str) -> None:
-    """Delete a trained model and its blobs (model, evaluation, snapshot). Raises ProjectNotFound / NotFound."""
+    """Delete a trained model and its blobs (model, evaluation, snapshot).
+
+    Raises:
+        ProjectNotFound / NotFound; Conflict naming the deployments when the model is deployed.
+    """
     model = get_model(settings, project_name, label)
+    check_model_not_deployed(settings, project_name, label)
     blobs = BlobStore(settings)
     for name in (model.model_blob, model.evaluation_summary_blob, model.evaluation_documents_blob, model.snapshot_blob):
         try:

@@ -82,6 +82,7 @@ def training_job_to_entity(record: TrainingJobRecord) -> dict[str, Any]:
             "warnings": to_json_property(cap_items(record.warnings, "warnings"), "warnings"),
             "errors": to_json_property(cap_items(record.errors, "errors"), "errors"),
             "phase": record.phase,
+            "history": to_json_property(record.history, "history") if record.history else None,
             "heartbeat": to_property_datetime(record.heartbeat),
             # Seeds may exceed Int32; a string keeps any int exactly.
             "seed": str(int(record.seed)),
@@ -109,6 +110,7 @@ def training_job_from_entity(entity: TableEntity) -> TrainingJobRecord:
         warnings=from_json_property(entity.get("warnings"), []),
         errors=from_json_property(entity.get("errors"), []),
         phase=str(entity.get("phase", "queued")),
+        history=from_json_property(entity.get("history"), []),
         heartbeat=from_property_datetime(entity.get("heartbeat")),
         seed=int(entity.get("seed", 0) or 0),
         etag=etag_of(entity),

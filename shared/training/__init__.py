@@ -7,6 +7,8 @@
     payloads.py       typed payloads exchanged by the orchestrator and the activities (both sides)
     shards.py         the shard plan: shard ids, each shard's documents, the manifest
     problems.py       collecting unusable documents to fail once, naming all of them
+    estimate.py       progress and end time before the first chunk, from the corpus size
+    split_summary.py  the effective split in numbers and words (job warning, evaluation summary)
     caches.py         per-process caches: training DocBins, last checkpoint (by ETag), evaluation model
     steps/prepare.py  mark running, check documents exist, split, plan shards
     steps/convert.py  one shard's documents -> DocBin (labels checked)

@@ -24,6 +24,8 @@ __all__ = [
     "heartbeat",
     "mark_phase",
     "read_job",
+    "record_estimate",
+    "record_evaluation_progress",
     "record_progress",
     "request_cancel",
     "start_evaluation",
@@ -85,20 +87,49 @@ def record_progress(
     max_steps: int,
     finished: bool,
     seconds_per_step: float | None,
+    loss: float | None = None,
+    dev_score: float | None = None,
 ) -> TrainingJobRecord:
-    """Update ``percentComplete`` and ``estimatedEndDateTime`` after a training chunk."""
+    """Update ``percentComplete``, ``estimatedEndDateTime`` and the history after a training chunk."""
 
     def transition(record: TrainingJobRecord, now: datetime) -> None:
         lifecycle.record_progress(
-            record, now, step=step, max_steps=max_steps, finished=finished, seconds_per_step=seconds_per_step
-        )
+            record, now, step=step, max_steps=max_steps, finished=finished, seconds_per_step=seconds_per_step,
+            loss=loss, dev_score=dev_score,
+        )  # fmt: skip
 
     return apply.apply_training(settings, project_name, job_id, transition, progress=True)
 
 
-def start_evaluation(settings: Settings, project_name: str, job_id: str) -> TrainingJobRecord:
-    """Training finished: close ``trainingStatus`` and open ``evaluationStatus``."""
-    record = apply.apply_training(settings, project_name, job_id, lifecycle.start_evaluation)
+def record_estimate(
+    settings: Settings, project_name: str, job_id: str, *, percent: int, estimated_end: datetime
+) -> TrainingJobRecord:
+    """Progress before the first training chunk (see :mod:`shared.training.estimate`)."""
+
+    def transition(record: TrainingJobRecord, now: datetime) -> None:
+        lifecycle.record_estimate(record, now, percent=percent, estimated_end=estimated_end)
+
+    return apply.apply_training(settings, project_name, job_id, transition, progress=True)
+
+
+def record_evaluation_progress(settings: Settings, project_name: str, job_id: str, *, done: int, total: int) -> None:
+    """``evaluationStatus.percentComplete`` after ``done`` of ``total`` test shards."""
+
+    def transition(record: TrainingJobRecord, now: datetime) -> None:
+        lifecycle.record_evaluation_progress(record, now, done=done, total=total)
+
+    apply.apply_training(settings, project_name, job_id, transition, progress=True)
+
+
+def start_evaluation(
+    settings: Settings, project_name: str, job_id: str, estimated_end: datetime | None = None
+) -> TrainingJobRecord:
+    """Training finished: close ``trainingStatus`` and open ``evaluationStatus`` (with an estimated end)."""
+
+    def transition(record: TrainingJobRecord, now: datetime) -> None:
+        lifecycle.start_evaluation(record, now, estimated_end)
+
+    record = apply.apply_training(settings, project_name, job_id, transition)
     apply.log_job(logging.INFO, record, "training finished, evaluation started")
     return record
 

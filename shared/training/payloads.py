@@ -104,6 +104,17 @@ class ChunkSummary(Payload):
     percent_complete: int | None = None
     estimated_end: str | None = None
 
+    def describe(self) -> str:
+        """One console line: ``step 120/300 (40%), loss 12.34, dev F1 0.812, ETA 2026-...Z``."""
+        parts = [f"step {self.step}/{self.max_steps}"]
+        if self.percent_complete is not None:
+            parts[0] += f" ({self.percent_complete}%)"
+        parts.append(f"loss {self.loss:.2f}")
+        parts.append("dev F1 -" if self.dev_score is None else f"dev F1 {self.dev_score:.3f}")
+        if self.estimated_end and not self.finished:
+            parts.append(f"ETA {self.estimated_end.replace('+00:00', 'Z')}")
+        return "chunk: " + ", ".join(parts)
+
 
 @dataclass
 class ShardEvaluation(Payload):

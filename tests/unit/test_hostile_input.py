@@ -184,9 +184,12 @@ def test_malformed_job_ids_in_paths_are_400(functions: dict[str, Any], job_id: s
 
 def test_route_names_report_every_bad_parameter() -> None:
     with pytest.raises(InvalidArgument) as info:
-        check_route_names({"projectName": "..", "trainedModelLabel": "ok", "jobId": "a.b", "other": "a/b"})
-    assert [detail.target for detail in info.value.details] == ["projectName", "jobId", "other"]
-    check_route_names({"projectName": "p", "deploymentName": "prod", "jobId": "0f-1_2"})
+        check_route_names({"projectName": "..", "trainedModelLabel": "ok", "jobId": "a.b", "filePath": "a/../b"})
+    assert [detail.target for detail in info.value.details] == ["projectName", "jobId", "filePath"]
+    check_route_names({"projectName": "p", "deploymentName": "prod", "jobId": "0f-1_2", "filePath": "ner/cfg"})
+    for bad in ("", "a//b", "/a", "a\\b", "..", "a/./b", "a\nb"):
+        with pytest.raises(InvalidArgument):
+            check_route_names({"filePath": bad})
 
 
 def test_shown_bounds_and_says_the_length() -> None:

@@ -86,4 +86,8 @@ def evaluate_shard(settings: Settings, task: ShardTask) -> ShardEvaluation:
         counts.add(evaluation)
         results.append(evaluation.to_dict())
     blobs.put_json(ref.workspace.evaluation(task.shard), results)
+    # Shards finish in any order and may be retried: count the results written so far.
+    test_shards = [shard for shard in manifest["shards"] if shard.startswith("test-")]
+    done = len(blobs.list_names(ref.workspace.evaluation("").removesuffix(".json")))
+    jobs.record_evaluation_progress(settings, ref.projectName, ref.jobId, done=done, total=len(test_shards))
     return ShardEvaluation(shard=task.shard, documents=len(results), counts=counts.to_dict())

@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 
 from shared.config import Settings
-from shared.errors import invalid_with_details
+from shared.errors import ErrorDetail, invalid_with_details
+from shared.models import utc_now
 from shared.ner.corpus import spacy_language
 from shared.ner.project_file import parse_project_file
 from shared.ner.splitting import carve_dev_set, split_documents
 from shared.storage.blobs import BlobStore
 from shared.storage.documents import check_documents
 from shared.storage.projects import ProjectStore
-from shared.training import jobs
+from shared.training import estimate, jobs
 from shared.training.payloads import JobRef, PreparedTraining
 from shared.training.problems import DocumentProblems
 from shared.training.shards import SHARD_SIZE, by_location, shard_ids, write_shard_documents
+from shared.training.split_summary import EFFECTIVE_SPLIT_WARNING, describe_split
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,22 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
     }
     labels = sorted(project_file.entity_categories)
     language = project_file.language
+    corpus = estimate.Corpus(
+        documents=len(documents), training_documents=len(split.train), test_documents=len(split.test)
+    )
+    # From the first seconds: a few percent and an end time estimated from the corpus size.
+    jobs.record_estimate(
+        settings, ref.projectName, ref.jobId,
+        percent=estimate.PHASE_PERCENT["converting"],
+        estimated_end=estimate.estimated_end(utc_now(), "converting", corpus, settings.train_max_steps),
+    )  # fmt: skip
+    effective = describe_split(
+        job.evaluation_options,
+        training=len(split.train),
+        dev=len(dev_locations),
+        testing=len(split.test),
+        preassigned_test=sum(1 for document in documents if document.is_test),
+    )
     manifest = {
         "language": language,
         "spacy_lang": spacy_language(language),
@@ -79,15 +97,18 @@ def prepare_training(settings: Settings, ref: JobRef, *, shard_size: int = SHARD
         "config_version": job.training_config_version,
         "container": container,
         "shards": shards,
+        "corpus": corpus.to_dict(),
     }
     blobs.put_json(ref.workspace.snapshot, raw_assets)
     write_shard_documents(blobs, ref.workspace, shards, documents_at)
     blobs.put_json(
         ref.workspace.split,
-        {**split.to_dict(), "dev": dev_locations, "trainWithoutDev": train_locations},
+        {**split.to_dict(), "dev": dev_locations, "trainWithoutDev": train_locations, "effective": effective},
     )
     blobs.put_json(ref.workspace.manifest, manifest)
-    jobs.add_warnings(settings, ref.projectName, ref.jobId, list(split.warnings))
+    # The effective split is reported on the job (Azure's warnings are the one free-text place there).
+    split_note = ErrorDetail(EFFECTIVE_SPLIT_WARNING, effective["explanation"])
+    jobs.add_warnings(settings, ref.projectName, ref.jobId, [split_note, *split.warnings])
     prepared = PreparedTraining(
         language=language,
         spacy_lang=str(manifest["spacy_lang"]),

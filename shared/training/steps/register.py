@@ -12,6 +12,7 @@ from shared.jobs.lifecycle import JobNotActive, is_stop_requested
 from shared.jobs.workspace import ModelFolder
 from shared.models import NO_EXPIRATION_DATE, EvaluationOptions, TrainedModelRecord, utc_now
 from shared.ner.evaluation import DocumentEvaluation, EvaluationCounts, summarize
+from shared.service.model_versions import release_model_version
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
@@ -35,6 +36,10 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
         counts = counts.merge(EvaluationCounts.from_dict(shard_counts))
     options: EvaluationOptions = job.evaluation_options
     summary = summarize(counts, options)
+    # Azure's evaluationOptions echo the request; this says what the split really was, and why.
+    effective = blobs.get_json(ref.workspace.split).get("effective")
+    if effective:
+        summary["effectiveSplit"] = effective
     documents: list[dict[str, Any]] = []
     for shard in request.eval_shards:
         for item in blobs.get_json(ref.workspace.evaluation(shard)):
@@ -69,7 +74,12 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
         raise JobNotActive(
             f"Training job '{ref.jobId}' was cancelled; no model was registered."
         )
-    ModelStore(settings).upsert(model)
+    models = ModelStore(settings)
+    previous = next((m for m in models.list(ref.projectName) if m.label == job.model_label), None)
+    models.upsert(model)
+    if previous is not None and previous.model_blob != model.model_blob:
+        # The label's old version stays only while a deployment still serves it.
+        release_model_version(settings, ref.projectName, previous.model_blob)
     projects = ProjectStore(settings)
     project = projects.get(ref.projectName)
     project.last_trained = now

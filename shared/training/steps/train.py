@@ -9,12 +9,13 @@ from typing import Any
 
 from shared.config import Settings
 from shared.jobs.lifecycle import JobNotActive, is_stop_requested
+from shared.models import utc_now
 from shared.ner import transfer
 from shared.ner.config_versions import EFFICIENCY
 from shared.ner.training import TrainingOptions, best_model_bytes, init_checkpoint
 from shared.ner.training import train_chunk as run_train_chunk
 from shared.storage.blobs import BlobStore
-from shared.training import jobs
+from shared.training import estimate, jobs
 from shared.training.caches import checkpoint_cache, shard_cache
 from shared.training.payloads import ChunkSummary, JobRef, TrainingPlan
 from shared.training.shards import load_manifest
@@ -51,6 +52,12 @@ def init_training(settings: Settings, ref: JobRef) -> TrainingPlan:
     blobs = BlobStore(settings)
     manifest = load_manifest(blobs, ref.workspace)
     options = _training_options(settings, manifest)
+    corpus = estimate.Corpus.from_dict(manifest.get("corpus"))
+    jobs.record_estimate(
+        settings, ref.projectName, ref.jobId,
+        percent=estimate.PHASE_PERCENT["initialising"],
+        estimated_end=estimate.estimated_end(utc_now(), "initialising", corpus, options.max_steps),
+    )  # fmt: skip
     checkpoint = init_checkpoint(options, _doc_bins(blobs, ref, manifest, "train"))
     checkpoint_cache.write(blobs, ref.workspace.checkpoint, checkpoint)
     return TrainingPlan(max_steps=options.max_steps)
@@ -134,6 +141,8 @@ def train_chunk(settings: Settings, ref: JobRef) -> ChunkSummary:
             max_steps=settings.train_max_steps,
             finished=result.finished,
             seconds_per_step=timed_seconds / timed_steps if timed_steps else None,
+            loss=float(result.loss),
+            dev_score=result.dev_score,
         )
     except JobNotActive:
         # A cancel landed after the last step: the orchestration finishes it as a cancel.
@@ -149,7 +158,9 @@ def start_evaluation(settings: Settings, ref: JobRef) -> None:
     blobs = BlobStore(settings)
     checkpoint = checkpoint_cache.read(blobs, ref.workspace.checkpoint)
     blobs.put_bytes(ref.workspace.model, best_model_bytes(checkpoint))
-    jobs.start_evaluation(settings, ref.projectName, ref.jobId)
+    corpus = estimate.Corpus.from_dict(load_manifest(blobs, ref.workspace).get("corpus"))
+    end = estimate.estimated_end(utc_now(), "evaluating", corpus, 0)
+    jobs.start_evaluation(settings, ref.projectName, ref.jobId, end)
     # Training is over: this process no longer needs the job's shards or checkpoint.
     shard_cache.forget_prefix(ref.workspace.prefix)
     checkpoint_cache.forget_prefix(ref.workspace.prefix)
