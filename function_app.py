@@ -8,6 +8,7 @@ from functions import (
     analyze_text,
     deployments_api,
     exported_models_api,
+    fallback_api,
     global_api,
     models_api,
     monitoring,
@@ -38,3 +39,5 @@ for blueprint_module in (
     studio_api,
 ):
     app.register_functions(blueprint_module.bp)
+# Last: the catch-all answers unknown routes (404) and wrong methods (405) of everything above.
+fallback_api.register_last(app)

@@ -111,7 +111,8 @@ class UserRoutes:
 
     def add_to(self, web_app: web.Application) -> None:
         """Register the catch-all; call after every more specific route (e.g. the durable API)."""
-        web_app.router.add_route("*", "/{devhost_tail:.*}", self.handle)
+        # [\s\S]: "." would not match a newline (an encoded %0A in the path), leaving aiohttp's plain 404.
+        web_app.router.add_route("*", "/{devhost_tail:[\\s\\S]*}", self.handle)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         match = self.table.match(request.method, request.path)

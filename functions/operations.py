@@ -15,6 +15,7 @@ import azure.functions as func
 
 from functions import _http
 from shared.config import get_settings
+from shared.errors import StorageError
 from shared.jobs.kinds import OPERATION_ORCHESTRATOR
 from shared.operations.requests import OperationRequest
 from shared.operations.run import abandon_operation, run_operation
@@ -25,6 +26,9 @@ bp = df.Blueprint()
 
 RUN_OPERATION_ACTIVITY = "run_project_operation"
 FAIL_OPERATION_ACTIVITY = "fail_project_operation"
+
+NOT_STARTED_REASON = "its orchestration could not be started (the service log has the details)"
+NOT_STARTED_MESSAGE = "The job could not be started right now; it was marked failed. Retry in a few seconds."
 
 _RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
 
@@ -37,13 +41,15 @@ def operation_location(req: func.HttpRequest, op: OperationRequest) -> str:
 async def start_operation(req: func.HttpRequest, client: df.DurableOrchestrationClient, op: OperationRequest) -> func.HttpResponse:
     """Start the orchestration for a recorded operation job and answer 202 with its location.
 
-    If the orchestration cannot be started the job is marked failed and the error propagates (500).
+    If the orchestration cannot be started the job is marked failed and the caller gets a 503.
     """
     try:
         await client.start_new(OPERATION_ORCHESTRATOR, op.job_id, op.to_dict())
     except Exception as exc:
-        await asyncio.to_thread(abandon_operation, get_settings(), op, f"could not start: {exc}")
-        raise
+        # The exception may name hosts and URLs: the job and the caller get a generic reason, the log the rest.
+        log.exception("could not start the orchestration of %s job %s", op.kind, op.job_id)
+        await asyncio.to_thread(abandon_operation, get_settings(), op, NOT_STARTED_REASON)
+        raise StorageError(message=NOT_STARTED_MESSAGE) from exc
     return _http.accepted(operation_location(req, op))
 
 

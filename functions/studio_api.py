@@ -11,6 +11,7 @@ import azure.functions as func
 
 from functions import _http
 from shared.config import get_settings
+from shared.errors import NotFound
 from shared.studio import evaluated_document_text, training_progress
 
 bp = df.Blueprint()
@@ -46,8 +47,8 @@ def studio_page(req: func.HttpRequest) -> func.HttpResponse:
 def studio_asset(req: func.HttpRequest) -> func.HttpResponse:
     """``studio.js`` or ``studio.css``; anything else is 404."""
     asset = req.route_params.get("asset", "")
-    if asset not in ASSETS:
-        return func.HttpResponse("Not found", status_code=404, mimetype="text/plain")
+    if asset not in ASSETS:  # Azure's error JSON, like every other unknown path under /language/
+        return _http.error_response(NotFound(message=f"The studio has no file {asset[:60]!r}."))
     return _file(asset, ASSETS[asset])
 
 

@@ -14,7 +14,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions import _http
+from functions.operations import NOT_STARTED_MESSAGE, NOT_STARTED_REASON
 from shared.config import Settings, get_settings
+from shared.errors import StorageError
 from shared.jobs.kinds import TRAINING
 from shared.jobs.runtime import needs_runtime_check, reconcile_with_runtime
 from shared.models import TrainingJobRecord, utc_now
@@ -58,8 +60,10 @@ async def start_training_job(req: func.HttpRequest, client: df.DurableOrchestrat
     try:
         await client.start_new(TRAINING.orchestrator, job.job_id, {"projectName": name, "jobId": job.job_id})
     except Exception as exc:
-        await asyncio.to_thread(jobs.abandon, settings, name, job.job_id, f"could not start: {exc}")
-        raise
+        # The exception may name hosts and URLs: the job and the caller get a generic reason, the log the rest.
+        log.exception("could not start the orchestration of training job %s", job.job_id)
+        await asyncio.to_thread(jobs.abandon, settings, name, job.job_id, NOT_STARTED_REASON)
+        raise StorageError(message=NOT_STARTED_MESSAGE) from exc
     return _http.accepted(_http.projects_url(req, _job_path(name, job.job_id)))
 
 

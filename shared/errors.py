@@ -7,6 +7,7 @@ Every failure the service can explain is an :class:`AppError`. Each subclass fix
     AppError                      500 InternalServerError  (base; never raised directly)
     ├── InvalidArgument           400 InvalidArgument      bad field, document or label
     │   └── InvalidRequest        400 InvalidRequest       malformed request (body, api-version)
+    │       └── RequestTooLarge   413 InvalidRequest       request body over the size limit
     ├── Unauthorized              401 Unauthorized         missing or wrong subscription key
     ├── NotFound                  404 NotFound
     │   ├── ProjectNotFound       404 ProjectNotFound
@@ -73,6 +74,10 @@ class InvalidArgument(AppError):
 class InvalidRequest(InvalidArgument):
     code = "InvalidRequest"
     status = 400
+
+
+class RequestTooLarge(InvalidRequest):
+    status = 413
 
 
 class Unauthorized(AppError):

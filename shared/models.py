@@ -86,6 +86,9 @@ class ProjectRecord:
     test_document_count: int | None = None
     """Documents marked ``Test`` in the imported assets, so ``:train`` can check a manual split without
     reading the assets; None before an import (or on rows written before it was recorded)."""
+    document_count: int | None = None
+    """Documents in the imported assets, so ``:train`` can check the training minimum without reading
+    them; None before an import (or on rows written before it was recorded)."""
     running_job_id: str | None = None
     """The training slot: id of the job that holds it, or None. Claimed with an ETag-conditional write."""
     etag: str | None = None

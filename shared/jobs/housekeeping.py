@@ -9,16 +9,20 @@ tries again instead of leaking an instance nobody knows about.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.config import Settings
 from shared.errors import NotFound
 from shared.jobs import apply, lifecycle
+from shared.jobs.kinds import kind_named
 from shared.jobs.status import TERMINAL, JobStatus
 from shared.jobs.workspace import SCRATCH_ROOT, scratch_job_of, scratch_prefix
-from shared.models import TrainingJobRecord, utc_now
+from shared.models import OperationJobRecord, TrainingJobRecord, utc_now
 from shared.storage.blobs import BlobStore
+from shared.storage.operation_jobs import OperationJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.training_jobs import TrainingJobStore
 
@@ -84,7 +88,14 @@ def purge_orphan_scratch(settings: Settings) -> int:
 
 
 def fail_stale_jobs(settings: Settings, now: datetime | None = None) -> list[JobKey]:
-    """The watchdog: fail active jobs whose heartbeat stopped for ``heartbeat_timeout_seconds``.
+    """The watchdog: fail active jobs of **every kind** silent for ``heartbeat_timeout_seconds``.
+
+    Training jobs: no heartbeat or row change for that long. Operation jobs (import, export, deletion,
+    load-snapshot and any later kind kept in the operations table): no row change for that long. An
+    operation's activity writes its row when each attempt starts and ends, and ``functionTimeout``
+    (10 min in host.json) bounds an attempt, so a live operation is never that quiet; a job whose
+    orchestration never started (or whose messages were lost) is. So no job stays ``notStarted``,
+    ``running`` or ``cancelling`` longer than the timeout plus one timer period.
 
     Returns:
         The jobs failed (or cancelled, when a cancel was pending); the caller terminates their
@@ -99,5 +110,41 @@ def fail_stale_jobs(settings: Settings, now: datetime | None = None) -> list[Job
         error = lifecycle.stale_error(job, settings.heartbeat_timeout_seconds)
         record = apply.fail_training(settings, job.project_name, job.job_id, [error])
         if record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            stopped.append(JobKey(job.project_name, job.job_id))
+    return stopped + _fail_stale_operations(settings, cutoff)
+
+
+def _failing(error: dict[str, Any]) -> Callable[[OperationJobRecord], None]:
+    def stop(record: OperationJobRecord) -> None:
+        if record.status == JobStatus.CANCELLING:  # a cancel always wins (see shared.jobs.status)
+            lifecycle.set_status(record, JobStatus.CANCELLED)
+        else:
+            lifecycle.fail_operation(record, [error])
+
+    return stop
+
+
+def _fail_stale_operations(settings: Settings, cutoff: datetime) -> list[JobKey]:
+    stopped: list[JobKey] = []
+    minutes = settings.heartbeat_timeout_seconds // 60 or 1
+    for job in OperationJobStore(settings).list_stale(cutoff):
+        error = lifecycle.internal_error(
+            f"The {job.kind} job stopped responding (no progress since {job.last_updated.isoformat()}, "
+            f"limit {minutes} min). Start it again."
+        )
+        try:
+            kind = kind_named(job.kind)
+        except ValueError:
+            logger.warning("stale operation job %s has unknown kind %r; left alone", job.job_id, job.kind)
+            continue
+        record = apply.apply_operation(settings, kind, job.project_name, job.job_id, _failing(error))
+        if record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            logger.warning(
+                "[project=%s job=%s phase=watchdog] stale %s job stopped",
+                job.project_name,
+                job.job_id,
+                job.kind,
+                extra={"project": job.project_name, "jobId": job.job_id, "phase": "watchdog"},
+            )
             stopped.append(JobKey(job.project_name, job.job_id))
     return stopped

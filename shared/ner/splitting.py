@@ -59,9 +59,9 @@ def _percentage(value: Any, field_name: str, details: list[ErrorDetail]) -> int 
 def parse_evaluation_options(body: dict[str, Any] | None) -> EvaluationOptions:
     """Validate a request's ``evaluationOptions`` object.
 
-    Missing options mean ``percentage`` 80/20. With ``percentage``, giving only one of
-    ``trainingSplitPercentage``/``testingSplitPercentage`` derives the other (they must sum to 100);
-    with ``manual`` the percentages are ignored. ``kind`` is matched case-insensitively.
+    Missing options mean ``percentage`` 80/20. With ``percentage``, ``trainingSplitPercentage`` and
+    ``testingSplitPercentage`` are given both (summing to 100) or neither (80/20); one alone is a 400
+    naming the missing one. With ``manual`` the percentages are ignored. ``kind`` is matched case-insensitively.
 
     Args:
         body: The ``evaluationOptions`` JSON object, or None.
@@ -99,10 +99,20 @@ def parse_evaluation_options(body: dict[str, Any] | None) -> EvaluationOptions:
                 training = _percentage(training_raw, "trainingSplitPercentage", details)
             if testing_raw is not None:
                 testing = _percentage(testing_raw, "testingSplitPercentage", details)
-            if training_raw is None and testing is not None:
-                training = 100 - testing
-            if testing_raw is None and training is not None:
-                testing = 100 - training
+            # Both or neither: one alone is ambiguous (a typo in the other's name would go unnoticed).
+            for given, missing in (
+                (testing_raw, "trainingSplitPercentage"),
+                (training_raw, "testingSplitPercentage"),
+            ):
+                if given is not None and body.get(missing) is None:
+                    details.append(
+                        ErrorDetail(
+                            "InvalidArgument",
+                            f"evaluationOptions.{missing} is missing: give both trainingSplitPercentage and "
+                            "testingSplitPercentage (adding up to 100), or neither for the default 80/20.",
+                            f"evaluationOptions.{missing}",
+                        )
+                    )
             if training is not None and testing is not None and training + testing != 100:
                 details.append(
                     ErrorDetail(

@@ -83,6 +83,7 @@ def store_assets(settings: Settings, project_name: str, project_file: ProjectFil
     record.settings = dict(metadata.get("settings") or {})
     record.assets_blob = blob
     record.test_document_count = sum(1 for document in project_file.documents if document.is_test)
+    record.document_count = len(project_file.documents)
     record.last_modified = now
     store.upsert(record)
 

@@ -20,8 +20,11 @@ def check_subscription_key(settings: Settings, provided: str | None) -> None:
         settings: The app settings holding the accepted keys.
         provided: The header value, or None when the header is missing.
 
+    Keys are printable ASCII; any other value (non-ASCII, control characters, or text the HTTP layer
+    decoded with surrogate escapes) cannot match one and is refused as a wrong key, not encoded.
+
     Raises:
-        Unauthorized: when the header is missing, empty or matches no configured key.
+        Unauthorized: when the header is missing, empty, malformed or matches no configured key.
     """
     if not provided:
         raise Unauthorized(
@@ -29,9 +32,10 @@ def check_subscription_key(settings: Settings, provided: str | None) -> None:
             "Provide a valid subscription key.",
             target=SUBSCRIPTION_KEY_HEADER,
         )
-    candidate = provided.encode("utf-8")
+    well_formed = provided.isascii() and provided.isprintable()
+    candidate = provided.encode("ascii") if well_formed else b""
     matches = [hmac.compare_digest(candidate, key.encode("utf-8")) for key in settings.api_keys]
-    if not any(matches):
+    if not well_formed or not any(matches):
         raise Unauthorized(
             message="Access denied due to an invalid subscription key. Provide a valid key in the "
             f"'{SUBSCRIPTION_KEY_HEADER}' header.",

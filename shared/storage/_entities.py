@@ -9,6 +9,7 @@ by :func:`cap_items` so a write never fails because a job produced many warnings
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -18,7 +19,15 @@ from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared.errors import InvalidArgument, StorageError
+from shared.jobs.status import ACTIVE
 from shared.storage.clients import storage_call
+
+logger = logging.getLogger(__name__)
+
+# Rows of active jobs (any job table). The SDK substitutes parameters in space-separated words, hence
+# the space before ")".
+ACTIVE_STATUS_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
+ACTIVE_STATUS_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(str(status) for status in ACTIVE), strict=True))
 
 MAX_PROPERTY_CHARS = 32_000
 """Longest string we write into one property (the service limit is 32,768 UTF-16 code units)."""
@@ -263,8 +272,10 @@ def retry_lost_races(what: str, attempt: Callable[[], T]) -> T:
             return attempt()
         except (ResourceModifiedError, LostRace):
             continue  # someone else wrote first: decide again on the fresh row
+    # The message reaches clients: no table names (``what`` goes to the log).
+    logger.warning("storage call gave up: %s lost %d races against concurrent writers", what, MODIFY_ATTEMPTS)
     raise StorageError(
-        message=f"Storage call failed: {what} lost {MODIFY_ATTEMPTS} races against concurrent writers; retry later."
+        message="The service is busy with concurrent updates to the same resource; retry in a few seconds."
     )
 
 

@@ -6,9 +6,13 @@ Every store reaches Azure Storage (or Azurite) through the functions here:
   string and resource name, built with a short retry policy) and create the table, container or queue
   idempotently the first time a process asks for it.
 - ``storage_call`` is a context manager that turns transport and service failures into
-  :class:`shared.errors.StorageError` naming the call that failed. The three "expected" outcomes a
-  caller decides about itself (``ResourceNotFoundError``, ``ResourceExistsError`` and
-  ``ResourceModifiedError`` for a failed ETag condition) pass through unchanged.
+  :class:`shared.errors.StorageError`. The three "expected" outcomes a caller decides about itself
+  (``ResourceNotFoundError``, ``ResourceExistsError`` and ``ResourceModifiedError`` for a failed ETag
+  condition) pass through unchanged.
+
+A ``StorageError`` reaches clients (a 503, or a failed job's ``errors``), so its message is generic
+and actionable: no table, blob or container names, no storage host, port or URL. The call that
+failed and the SDK's error go to the log (warning ``storage call failed: ...``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import requests
 import requests.adapters
 from azure.core.exceptions import (
     AzureError,
-    ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
@@ -72,23 +75,28 @@ def _describe(exc: AzureError) -> str:
     return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
+UNREACHABLE_MESSAGE = (
+    "The service's storage is unreachable right now. Retry in a few seconds; if this persists, the "
+    "service operator should check that the storage account is running and reachable (details are in "
+    "the service log)."
+)
+REFUSED_MESSAGE = (
+    "The service's storage refused the request. Retry in a few seconds; if this persists, the service "
+    "operator should check the storage account and its credentials (details are in the service log)."
+)
+
+
 def storage_error(what: str, exc: AzureError) -> StorageError:
-    """A :class:`StorageError` for a failed storage call, saying which call and what to check.
+    """The client-facing :class:`StorageError` for a failed storage call (generic; see the module doc).
 
     Args:
-        what: the call in plain words, e.g. ``"read project 'demo' from table nerProjects"``.
+        what: the call in plain words, e.g. ``"read project 'demo' from table nerProjects"``; logged
+            by :func:`storage_call`, never put in the error.
         exc: the azure-core exception.
     """
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        hint = (
-            "The storage account (or Azurite, when running locally) may be unreachable: check "
-            "NER_STORAGE_CONNECTION / AzureWebJobsStorage and that the storage service is running."
-        )
-    elif isinstance(exc, ClientAuthenticationError):
-        hint = "The storage account refused the credentials: check the account key in the connection string."
-    else:
-        hint = "The storage account (or Azurite) refused the call or may be unavailable; retry later."
-    return StorageError(message=f"Storage call failed: {what} ({_describe(exc)}). {hint}")
+    del what  # deliberately not in the message: it names tables and blobs
+    unreachable = isinstance(exc, (ServiceRequestError, ServiceResponseError))
+    return StorageError(message=UNREACHABLE_MESSAGE if unreachable else REFUSED_MESSAGE)
 
 
 @contextmanager

@@ -21,6 +21,8 @@ from shared.models import (
     utc_now,
 )
 from shared.storage._entities import (
+    ACTIVE_STATUS_FILTER,
+    ACTIVE_STATUS_PARAMS,
     cap_items,
     check_key,
     check_string,
@@ -176,6 +178,21 @@ class OperationJobStore:
         with storage_call(f"list expired operation jobs in table {self._table_name}"):
             entities = builtins.list(
                 self._client.query_entities(query_filter="expiration lt @now", parameters={"now": now})
+            )
+        return [operation_job_from_entity(entity) for entity in entities]
+
+    def list_stale(self, cutoff: datetime) -> builtins.list[OperationJobRecord]:
+        """Active operation jobs (notStarted, running, cancelling) of every kind whose row is older than ``cutoff``.
+
+        Raises:
+            StorageError: storage failed.
+        """
+        with storage_call(f"list stale operation jobs in table {self._table_name}"):
+            entities = builtins.list(
+                self._client.query_entities(
+                    query_filter=f"{ACTIVE_STATUS_FILTER} and lastUpdated lt @cutoff",
+                    parameters={**ACTIVE_STATUS_PARAMS, "cutoff": cutoff},
+                )
             )
         return [operation_job_from_entity(entity) for entity in entities]
 

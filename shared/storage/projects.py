@@ -71,6 +71,7 @@ def _to_entity(record: ProjectRecord, *, slot_claimed: datetime | None) -> dict[
         "lastDeployed": to_property_datetime(record.last_deployed),
         "assetsBlob": record.assets_blob,
         "testDocumentCount": record.test_document_count,
+        "documentCount": record.document_count,
         "runningJobId": record.running_job_id,
         "slotClaimed": to_property_datetime(slot_claimed) if record.running_job_id else None,
     }
@@ -96,6 +97,7 @@ def _from_entity(entity: TableEntity) -> ProjectRecord:
         last_deployed=from_property_datetime(entity.get("lastDeployed")),
         assets_blob=entity.get("assetsBlob"),
         test_document_count=entity.get("testDocumentCount"),
+        document_count=entity.get("documentCount"),
         running_job_id=entity.get("runningJobId"),
         etag=etag_of(entity),
     )

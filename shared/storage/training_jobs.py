@@ -17,7 +17,6 @@ from azure.data.tables import TableClient, TableEntity
 
 from shared.config import Settings
 from shared.errors import Conflict, ErrorDetail, OperationNotFound
-from shared.jobs.status import ACTIVE
 from shared.models import (
     EvaluationOptions,
     JobStatus,
@@ -26,6 +25,8 @@ from shared.models import (
     utc_now,
 )
 from shared.storage._entities import (
+    ACTIVE_STATUS_FILTER,
+    ACTIVE_STATUS_PARAMS,
     cap_items,
     check_key,
     check_string,
@@ -41,10 +42,6 @@ from shared.storage._entities import (
     to_property_datetime,
 )
 from shared.storage.clients import storage_call, table_client
-
-# The SDK substitutes parameters in space-separated words, hence the space before ")".
-_ACTIVE_FILTER = "(status eq @s0 or status eq @s1 or status eq @s2 )"
-_ACTIVE_PARAMS = dict(zip(("s0", "s1", "s2"), sorted(str(status) for status in ACTIVE), strict=True))
 
 
 def _sub_job_json(state: SubJobState, field: str) -> str:
@@ -246,8 +243,8 @@ class TrainingJobStore:
         with storage_call(f"list stale training jobs in table {self._table_name}"):
             entities = builtins.list(
                 self._client.query_entities(
-                    query_filter=f"{_ACTIVE_FILTER} and lastUpdated lt @cutoff",
-                    parameters={**_ACTIVE_PARAMS, "cutoff": cutoff},
+                    query_filter=f"{ACTIVE_STATUS_FILTER} and lastUpdated lt @cutoff",
+                    parameters={**ACTIVE_STATUS_PARAMS, "cutoff": cutoff},
                 )
             )
         records = [training_job_from_entity(entity) for entity in entities]

@@ -19,8 +19,8 @@ from shared.jobs.ids import new_job_id
 from shared.jobs.status import JobStatus
 from shared.models import MAX_MODELS_PER_PROJECT, TrainingJobRecord, utc_now
 from shared.ner import config_versions, transfer
-from shared.ner.project_file import parse_project_file, validate_model_label
-from shared.ner.splitting import check_manual_split, parse_evaluation_options, split_documents
+from shared.ner.project_file import DATASET_TEST, MIN_DOCUMENTS, parse_project_file, validate_model_label
+from shared.ner.splitting import check_manual_split, parse_evaluation_options
 from shared.storage.blobs import BlobStore
 from shared.storage.events import TRAINING_JOB_STATUS_CHANGED, JobEventPublisher
 from shared.storage.projects import ProjectStore
@@ -89,7 +89,8 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
         The new job, ``notStarted``.
 
     Raises:
-        InvalidArgument: a field is missing or invalid, or the project has no imported assets.
+        InvalidArgument: a field is missing or invalid, the project has no imported assets or fewer than
+            :data:`MIN_DOCUMENTS` documents.
         ProjectNotFound: no such project.
         Conflict: another job holds the project's slot, or the project has 10 models already.
     """
@@ -101,15 +102,22 @@ def create_training_job(settings: Settings, project_name: str, body: dict[str, A
             f"Project '{project_name}' has no labelled data to train on: import a project file first.",
             target="projectName",
         )
+    # Too few documents (a training limit, not an import one) and a manual split without Test documents
+    # are the caller's mistakes: 400 now, not a failed job later. The counts recorded at import decide;
+    # a project imported before they were recorded has its assets read.
+    documents, tests = project.document_count, project.test_document_count
+    if documents is None or tests is None:
+        assets = parse_project_file(BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name)
+        documents = len(assets.documents)
+        tests = sum(1 for document in assets.documents if document.dataset == DATASET_TEST)
+    if documents < MIN_DOCUMENTS:
+        raise InvalidArgument(
+            f"Project '{project_name}' has {documents} labelled documents; training needs at least "
+            f"{MIN_DOCUMENTS}. Import a project file with more documents, then train again.",
+            target="assets.documents",
+        )
     if options.kind == "manual":
-        # A manual split without Test documents is the caller's mistake: 400 now, not a failed job later.
-        if project.test_document_count is not None:
-            check_manual_split(project.test_document_count)
-        else:  # a project imported before the count was recorded: read its assets
-            assets = parse_project_file(
-                BlobStore(settings).get_json(project.assets_blob), expected_project_name=project_name
-            )
-            split_documents(assets.documents, options, seed=0)
+        check_manual_split(tests)
     check_model_quota(settings, project_name, label)
 
     now = utc_now()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from shared.config import Settings
@@ -64,10 +66,23 @@ def test_list_and_delete_prefix(settings: Settings) -> None:
         store.delete_prefix("")
 
 
-def test_unreachable_storage_is_a_storage_error(unreachable_settings: Settings) -> None:
+def test_unreachable_storage_is_a_storage_error(
+    unreachable_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # issue 10 #6: the message reaches clients, so it names no table, container, host or port; the
+    # log has the call that failed.
+    caplog.set_level(logging.WARNING, logger="shared.storage.clients")
     with pytest.raises(StorageError) as caught:
         BlobStore(unreachable_settings).get_bytes("x")
-    assert "container" in caught.value.message and "unreachable" in caught.value.message
+    assert_generic(caught.value.message, unreachable_settings.app_container)
+    assert unreachable_settings.app_container in caplog.text
     with pytest.raises(StorageError) as caught:
         ModelStore(unreachable_settings).list("proj")
-    assert "table" in caught.value.message and "unreachable" in caught.value.message
+    assert_generic(caught.value.message, unreachable_settings.models_table)
+    assert unreachable_settings.models_table in caplog.text
+
+
+def assert_generic(message: str, resource: str) -> None:
+    assert "unreachable" in message and "Retry" in message, message
+    for internal in (resource, "127.0.0.1", "http", "table", "container", "devstoreaccount1"):
+        assert internal not in message, (internal, message)

@@ -134,4 +134,5 @@ def test_exported_model_manifest_and_files(settings: Settings, routes: dict[str,
         assert response.status_code == 200 and response.get_body() == data
     missing = call(routes, "get_exported_model_file", "proj/exported-models/exp1/files/x", version,
                    exportedModelName="exp1", filePath="../x")  # fmt: skip
-    assert missing.status_code == 404 and body(missing)["error"]["target"] == "fileName"
+    # A path that could leave the model's folder is refused before storage, naming the parameter (issue 10).
+    assert missing.status_code == 400 and body(missing)["error"]["target"] == "filePath"

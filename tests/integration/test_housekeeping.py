@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,18 @@ from shared.config import Settings, get_settings
 from shared.errors import OperationNotFound
 from shared.jobs import housekeeping
 from shared.jobs.apply import claim_training_slot
+from shared.jobs.kinds import OPERATION_KINDS, kind_named
 from shared.jobs.workspace import scratch_prefix
-from shared.models import EvaluationOptions, JobStatus, ProjectRecord, TrainingJobRecord, utc_now
+from shared.models import (
+    EvaluationOptions,
+    JobStatus,
+    OperationJobRecord,
+    ProjectRecord,
+    TrainingJobRecord,
+    utc_now,
+)
 from shared.storage.blobs import BlobStore
+from shared.storage.operation_jobs import OperationJobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.training_jobs import TrainingJobStore
 
@@ -96,3 +106,31 @@ def test_orphaned_scratch_is_deleted_but_active_jobs_keep_theirs(settings: Setti
 
     assert deleted == 2
     assert blobs.list_names("jobs/") == [scratch_prefix(PROJECT, "live-job") + "checkpoint.bin"]
+
+
+@pytest.mark.parametrize("kind", sorted(OPERATION_KINDS))
+@pytest.mark.parametrize("status", [JobStatus.NOT_STARTED, JobStatus.RUNNING, JobStatus.CANCELLING])
+def test_watchdog_fails_silent_operation_jobs_of_every_kind(settings: Settings, kind: str, status: str) -> None:
+    # Issue 10: four import jobs whose orchestration never started stayed notStarted forever.
+    store = OperationJobStore(settings)
+    job_kind = kind_named(kind)
+    quiet = utc_now() - timedelta(seconds=settings.heartbeat_timeout_seconds + 60)
+    stale = OperationJobRecord(
+        kind=kind, project_name=job_kind.scope(PROJECT), job_id=f"stale-{kind}-{status}", status=status,
+        created=quiet, last_updated=quiet, expiration=quiet + timedelta(days=7),
+    )
+    fresh = replace(stale, job_id=f"fresh-{kind}-{status}", last_updated=utc_now())
+    store.create(stale)
+    store.create(fresh)
+
+    stopped = housekeeping.fail_stale_jobs(settings)
+
+    assert stale.job_id in [key.job_id for key in stopped]
+    assert fresh.job_id not in [key.job_id for key in stopped]
+    failed = store.get(kind, job_kind.scope(PROJECT), stale.job_id)
+    if status == JobStatus.CANCELLING:  # a cancel always wins
+        assert failed.status == JobStatus.CANCELLED
+    else:
+        assert failed.status == JobStatus.FAILED
+        assert "stopped responding" in failed.errors[0]["message"] and kind in failed.errors[0]["message"]
+    assert store.get(kind, job_kind.scope(PROJECT), fresh.job_id).status == status

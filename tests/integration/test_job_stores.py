@@ -305,5 +305,5 @@ def test_unreachable_table_storage_is_a_storage_error(unreachable_settings: Sett
     with pytest.raises(StorageError) as caught:
         TrainingJobStore(unreachable_settings).get("proj", "job-1")
     message = caught.value.message
-    assert "unreachable" in message and "table" in message
+    assert "unreachable" in message and unreachable_settings.jobs_table not in message
     assert caught.value.status == 503

@@ -476,8 +476,9 @@ def test_manual_split_check_uses_the_test_count_recorded_at_import(
 ) -> None:
     record = ProjectStore(settings).get(PROJECT)
     record.test_document_count = 0
+    record.document_count = 12
     ProjectStore(settings).upsert(record)
-    BlobStore(settings).delete(ASSETS_BLOB)  # the recorded count alone must decide: assets are not read
+    BlobStore(settings).delete(ASSETS_BLOB)  # the recorded counts alone must decide: assets are not read
     body = {"modelLabel": "m1", "trainingConfigVersion": "latest", "evaluationOptions": {"kind": "manual"}}
     with pytest.raises(InvalidArgument) as error:
         requests.create_training_job(settings, PROJECT, body)

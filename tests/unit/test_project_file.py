@@ -264,11 +264,62 @@ def test_duplicate_locations_and_categories_are_rejected() -> None:
     assert "'02.txt' is listed twice" in messages and "'Vendor' is declared twice" in messages
 
 
-def test_document_count_limits() -> None:
-    error = errors_of(make_project(documents=9))
-    assert targets(error) == ["assets.documents"]
-    assert "10 to 100,000 documents" in error.details[0].message and "has 9" in error.details[0].message
-    parse_project_file(make_project(documents=10))
+def test_import_takes_any_document_count_up_to_the_maximum() -> None:
+    # issue 10 #7: the 10-document minimum is a training limit (:train checks it), not an import one.
+    for count in (0, 2, 9, 10):
+        assert len(parse_project_file(make_project(documents=count)).documents) == count
+    data = make_project()
+    del data["assets"]["documents"]
+    assert parse_project_file(data).documents == []
+    data["assets"]["documents"] = [{"location": "x"}] * 100_001
+    error = errors_of(data)
+    assert "assets.documents" in targets(error)
+    assert "at most 100,000 documents" in error.message and "has 100,001" in error.message
+
+
+def test_microsofts_two_document_import_example_parses() -> None:
+    """The body of the REST spec's SuccessfulImportProject example (2023-04-01), answered 202 there."""
+    parsed = parse_project_file(microsoft_import_example(), expected_project_name="LoanAgreements")
+    assert [document.location for document in parsed.documents] == ["01.txt", "02.txt"]
+    assert parsed.entity_categories == ["Date", "LenderName", "LenderAddress"]
+
+
+def microsoft_import_example() -> dict[str, Any]:
+    """Azure/azure-rest-api-specs, Language 2023-04-01, analyzetext-authoring/SuccessfulImportProject.json."""
+    def document(location: str, length: int, labels: list[tuple[str, int, int]]) -> dict[str, Any]:
+        return {
+            "location": location,
+            "language": "en-us",
+            "entities": [
+                {
+                    "regionOffset": 0,
+                    "regionLength": length,
+                    "labels": [{"category": c, "offset": o, "length": n} for c, o, n in labels],
+                }
+            ],
+        }
+
+    return {
+        "projectFileVersion": "2022-05-01",
+        "stringIndexType": "Utf16CodeUnit",
+        "metadata": {
+            "projectKind": "CustomEntityRecognition",
+            "storageInputContainerName": "loanagreements",
+            "settings": {},
+            "projectName": "LoanAgreements",
+            "multilingual": False,
+            "description": "This is a sample dataset provided by the Azure Language service team.",
+            "language": "en",
+        },
+        "assets": {
+            "projectKind": "CustomEntityRecognition",
+            "entities": [{"category": "Date"}, {"category": "LenderName"}, {"category": "LenderAddress"}],
+            "documents": [
+                document("01.txt", 1793, [("Date", 5, 9), ("LenderName", 273, 14), ("LenderAddress", 314, 15)]),
+                document("02.txt", 1804, [("Date", 5, 10), ("LenderName", 284, 10), ("LenderAddress", 321, 20)]),
+            ],
+        },
+    }
 
 
 def test_entity_type_count_limits() -> None:

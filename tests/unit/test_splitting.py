@@ -48,20 +48,31 @@ def test_default_options_are_percentage_80_20() -> None:
         assert parse_evaluation_options(body) == EvaluationOptions("percentage", 80, 20)
 
 
-def test_percentages_are_parsed_and_one_derives_the_other() -> None:
+def test_percentages_are_parsed() -> None:
     assert parse_evaluation_options(
         {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 30}
     ) == (EvaluationOptions("percentage", 70, 30))
-    assert parse_evaluation_options({"trainingSplitPercentage": 90}) == EvaluationOptions(
-        "percentage", 90, 10
-    )
-    assert parse_evaluation_options({"testingSplitPercentage": 25}) == EvaluationOptions("percentage", 75, 25)
     assert (
         parse_evaluation_options(
-            {"kind": "Percentage", "trainingSplitPercentage": 60.0}
+            {"kind": "Percentage", "trainingSplitPercentage": 60.0, "testingSplitPercentage": 40}
         ).training_split_percentage
         == 60
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        ({"trainingSplitPercentage": 90}, "testingSplitPercentage"),
+        ({"kind": "percentage", "testingSplitPercentage": 25}, "trainingSplitPercentage"),
+    ],
+)
+def test_one_percentage_alone_is_refused_naming_the_missing_one(body: dict, missing: str) -> None:
+    # issue 10 #5: one of the two used to be derived from the other, silently.
+    with pytest.raises(InvalidArgument) as info:
+        parse_evaluation_options(body)
+    assert info.value.target == f"evaluationOptions.{missing}"
+    assert missing in info.value.message
 
 
 def test_manual_ignores_percentages() -> None:

@@ -30,8 +30,10 @@ Choices where Azure's documentation is silent or loose (recorded here so they ar
   document are rejected too: the overlap would be trained twice with possibly different labels.
 * ``regionLength`` must be at least 1; a region's ``labels`` may be missing (= no labels), and a
   document's ``entities`` may be missing (= the whole text is one region without labels).
-* The documented data limits apply at import: 10 to 100,000 documents, 1 to 200 entity types,
-  labels 1 to 500 characters (UTF-16 code units, the unit of ``length``).
+* The documented data limits apply at import: at most 100,000 documents, 1 to 200 entity types,
+  labels 1 to 500 characters (UTF-16 code units, the unit of ``length``). The 10-document minimum is
+  a training limit: ``:train`` enforces it (Azure imports smaller projects; Microsoft's own import
+  example has two documents). ``assets.documents`` may be missing (= none yet).
 * Unknown extra keys are ignored, as a lenient JSON deserialiser would; :meth:`ProjectFile.to_dict`
   writes the modelled fields only (``metadata`` is kept verbatim).
 
