@@ -62,7 +62,9 @@ CHILD = textwrap.dedent(
 def _child_result() -> dict:
     completed = subprocess.run(
         [sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        # The distro's default sampler is rate-limited (5 traces/s) and may drop the first span of a fresh
+        # process; sampling every trace makes what the test reads deterministic.
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OTEL_TRACES_SAMPLER": "always_on"},
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
