@@ -23,7 +23,7 @@ import azure.functions as func
 from shared.config import get_settings
 from shared.errors import AppError, InvalidRequest, RequestTooLarge
 from shared.ner.names import NAME_QUERY_PARAMETERS, check_route_names
-from shared.service.api_versions import check_api_version
+from shared.service.api_versions import RUNTIME_API_VERSIONS, SUPPORTED_API_VERSIONS, check_api_version
 from shared.service.auth import SUBSCRIPTION_KEY_HEADER, check_subscription_key
 from shared.service.paging import PageRequest, next_link, paginate
 
@@ -203,8 +203,9 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
 
 
 def api_version(req: func.HttpRequest) -> str:
-    """The request's (validated) ``api-version``."""
-    return check_api_version(req.params.get("api-version"))
+    """The request's (validated) ``api-version``; the runtime routes (``analyze-text/...``) take one more."""
+    runtime = urlsplit(req.url).path.startswith(f"/{ROUTE_PREFIX}/analyze-text/")
+    return check_api_version(req.params.get("api-version"), RUNTIME_API_VERSIONS if runtime else SUPPORTED_API_VERSIONS)
 
 
 def route(req: func.HttpRequest, name: str) -> str:

@@ -16,12 +16,20 @@ CLIENT_DEFAULT_API_VERSION = "2025-05-15-preview"
 
 SUPPORTED_API_VERSIONS: tuple[str, ...] = ("2022-05-01", GA_API_VERSION, CLIENT_DEFAULT_API_VERSION)
 
+RUNTIME_CLIENT_DEFAULT_API_VERSION = "2026-05-15-preview"
+"""Default of ``azure-ai-textanalytics`` 6.0.0b3 (``TextAnalysisClientConfiguration``). Accepted on the runtime
+routes only (``analyze-text/jobs``): the job shapes this service implements are unchanged in it for custom
+entity recognition, which tests/conformance/test_runtime_client.py checks with that client."""
 
-def check_api_version(value: str | None) -> str:
+RUNTIME_API_VERSIONS: tuple[str, ...] = (*SUPPORTED_API_VERSIONS, RUNTIME_CLIENT_DEFAULT_API_VERSION)
+
+
+def check_api_version(value: str | None, supported_versions: tuple[str, ...] = SUPPORTED_API_VERSIONS) -> str:
     """Validate the ``api-version`` query parameter of a request.
 
     Args:
         value: The raw query value, or None when the parameter is missing.
+        supported_versions: The versions the route answers to (the runtime routes take one more).
 
     Returns:
         The accepted version string.
@@ -30,14 +38,14 @@ def check_api_version(value: str | None) -> str:
         InvalidRequest: when the parameter is missing or names a version we do not serve; the message
             lists the supported versions.
     """
-    supported = ", ".join(SUPPORTED_API_VERSIONS)
+    supported = ", ".join(supported_versions)
     if value is None or not value.strip():
         raise InvalidRequest(
             message=f"The 'api-version' query parameter is required. Supported versions: {supported}.",
             target="api-version",
         )
     version = value.strip()
-    if version not in SUPPORTED_API_VERSIONS:
+    if version not in supported_versions:
         raise InvalidRequest(
             message=f"The api-version '{version}' is not supported. Supported versions: {supported}.",
             target="api-version",

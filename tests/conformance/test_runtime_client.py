@@ -11,7 +11,9 @@ to the authoring client, see requirements-textanalytics5.txt):
   for ``UnicodeCodePoint``) and confidence scores in [0, 1];
 - ``begin_analyze_actions`` with two ``RecognizeCustomEntitiesAction``s (one in ``Utf16CodeUnit``) returns
   both actions' results per document, and a per-document error for an empty document;
-- an unknown deployment is an ``HttpResponseError`` naming it.
+- an unknown deployment is an ``HttpResponseError`` naming it;
+- the 6.x client (``begin_analyze_text_job``, in-process: it is the version installed in .venv) at its own
+  default api-version.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import regex
 
 from devhost.azurite import Azurite
 from tests.e2e.conftest import KEY, Api, HostNames, HostProcess, host_factory, imported_sample, train  # noqa: F401
@@ -158,3 +161,50 @@ def test_analyze_actions_with_two_custom_entity_actions(host: HostProcess, deplo
 def test_an_unknown_deployment_is_an_error_naming_it(host: HostProcess, deployed: dict[str, Any]) -> None:
     out = _call(host, deployed, "recognize", [{"id": "1", "text": "hello", "language": "en"}], deployment="staging")
     assert out["http_error"]["status"] == 404 and "staging" in out["http_error"]["message"], out
+
+
+def test_the_6x_client_runs_a_custom_entity_job_at_its_default_api_version(host: HostProcess, deployed: dict[str, Any]) -> None:
+    """``azure-ai-textanalytics`` 6.x (installed next to the authoring client), in-process, at its own default
+    api-version (``2026-05-15-preview`` in 6.0.0b3): ``begin_analyze_text_job`` with a ``CustomEntitiesLROTask``."""
+    from azure.ai.textanalytics import TextAnalysisClient
+    from azure.ai.textanalytics.models import (
+        CustomEntitiesActionContent,
+        CustomEntitiesLROTask,
+        CustomEntityRecognitionOperationResult,
+        MultiLanguageInput,
+        MultiLanguageTextInput,
+    )
+    from azure.core.credentials import AzureKeyCredential
+
+    sources = deployed["documents"][:5]
+    client = TextAnalysisClient(host.endpoint, AzureKeyCredential(KEY))
+    poller = client.begin_analyze_text_job(
+        text_input=MultiLanguageTextInput(
+            multi_language_inputs=[MultiLanguageInput(id=d.location, text=d.text, language="en") for d in sources]
+        ),
+        actions=[
+            CustomEntitiesLROTask(
+                name="ner",
+                parameters=CustomEntitiesActionContent(project_name=deployed["project"], deployment_name="prod"),
+            )
+        ],
+        polling_interval=0.2,
+    )
+    state = poller.result(timeout=CLIENT_TIMEOUT)
+    assert state.status == "succeeded", state
+    assert state.actions.completed == state.actions.total == 1 and state.actions.failed == 0
+    (item,) = state.actions.items_property or []
+    assert isinstance(item, CustomEntityRecognitionOperationResult) and item.task_name == "ner", item
+    documents = item.results.documents
+    assert [d.id for d in documents] == [d.location for d in sources]
+    found = 0
+    for document, source in zip(documents, sources, strict=True):
+        gold = {(label.text, label.category) for label in source.labels}
+        # 6.x leaves the string index to the service's default, TextElements_v8: offsets count grapheme
+        # clusters (a CRLF is one), so the expected text is cut from the document's graphemes
+        graphemes = regex.findall(r"\X", source.text)
+        for entity in document.entities:
+            assert "".join(graphemes[entity.offset : entity.offset + entity.length]) == entity.text
+            assert 0.0 <= entity.confidence_score <= 1.0
+            found += (entity.text, entity.category) in gold
+    assert found >= 5, found

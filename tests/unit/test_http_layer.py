@@ -19,7 +19,7 @@ import pytest
 
 from functions import _http, global_api, models_api, operations, projects_api, training_api
 from shared.config import load_settings
-from shared.errors import ErrorDetail, InvalidArgument, Unauthorized
+from shared.errors import ErrorDetail, InvalidArgument, InvalidRequest, Unauthorized
 from shared.operations.requests import OperationRequest
 from shared.service.api_versions import CLIENT_DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, check_api_version
 from shared.service.auth import check_subscription_key
@@ -148,6 +148,16 @@ def test_unsupported_api_version_is_400(functions: dict[str, Any]) -> None:
     assert response.status_code == 400
     error = error_of(response)
     assert "2021-01-01" in error["message"]
+
+
+def test_the_6x_runtime_client_default_is_accepted_on_runtime_routes_only() -> None:
+    runtime = func.HttpRequest(
+        "GET", "http://localhost/language/analyze-text/jobs/x?api-version=2026-05-15-preview",
+        params={"api-version": "2026-05-15-preview"}, body=b"",
+    )  # fmt: skip
+    assert _http.api_version(runtime) == "2026-05-15-preview"
+    with pytest.raises(InvalidRequest, match="2026-05-15-preview"):
+        _http.api_version(request("GET", "", api_version="2026-05-15-preview"))
 
 
 def test_client_default_api_version_is_supported() -> None:
