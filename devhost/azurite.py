@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 DEFAULT_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
@@ -43,6 +44,14 @@ def find_azurite_binary(start: Path) -> Path | None:
     return Path(found) if found else None
 
 
+class GroupWatcher(Protocol):
+    """Told about each Azurite process group started and stopped (``devhost.testing.Reaper``)."""
+
+    def watch(self, pgid: int) -> None: ...
+
+    def forget(self, pgid: int) -> None: ...
+
+
 @dataclass
 class Azurite:
     """A reachable Azurite: its connection string and, if we started it, the process to stop."""
@@ -54,6 +63,7 @@ class Azurite:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     pid_file: Path | None = None
+    watcher: GroupWatcher | None = None
 
     def halt(self) -> None:
         """Stop the process and keep its data (a storage outage, for fault tests; see ``restart``)."""
@@ -65,12 +75,12 @@ class Azurite:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.process is not None and self.watcher is not None:
+            self.watcher.forget(self.process.pid)
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again after ``halt``: same ports, account and data folder."""
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
+        self.process = _spawn(self.command, self.env, self.watcher)
         _wait_for_ports(self, timeout)
 
     def stop(self) -> None:
@@ -105,6 +115,7 @@ def start_azurite(
     default_ports: bool = False,
     location: Path | None = None,
     timeout: float = 30.0,
+    watcher: GroupWatcher | None = None,
 ) -> Azurite:
     """Start Azurite from ``node_modules``.
 
@@ -114,6 +125,8 @@ def start_azurite(
             otherwise free ports, a fresh account with a random key and a temporary folder (tests).
         location: data folder (default: a temporary folder, removed on stop).
         timeout: seconds to wait for the three ports to accept connections.
+        watcher: told the process group of every Azurite process started and stopped (tests hand
+            it to a ``devhost.testing.Reaper``, so Azurite dies with them).
     """
     binary = find_azurite_binary(app_dir)
     if binary is None:
@@ -150,9 +163,7 @@ def start_azurite(
         "--queuePort", str(ports["queue"]),
         "--tablePort", str(ports["table"]),
     ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    process = _spawn(command, env, watcher)
     pid_file = None
     if default_ports:
         # Lets a later run name this process if it outlives us (see devhost.cli's adoption rule).
@@ -160,10 +171,19 @@ def start_azurite(
         pid_file.write_text(str(process.pid))
     azurite = Azurite(
         connection_string=connection, process=process, workdir=workdir, ports=ports, command=command, env=env,
-        pid_file=pid_file,
+        pid_file=pid_file, watcher=watcher,
     )  # fmt: skip
     _wait_for_ports(azurite, timeout)
     return azurite
+
+
+def _spawn(command: list[str], env: dict[str, str], watcher: GroupWatcher | None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    if watcher is not None:
+        watcher.watch(process.pid)  # its own session: the group id is its pid
+    return process
 
 
 def _wait_for_ports(azurite: Azurite, timeout: float) -> None:

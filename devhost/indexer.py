@@ -8,6 +8,7 @@ cannot happen; messages follow the worker's ``cannot load the <name> function: .
 
 from __future__ import annotations
 
+import collections.abc
 import importlib.util
 import inspect
 import logging
@@ -128,12 +129,22 @@ def _is_out_annotation(annotation: Any) -> bool:
     return isinstance(origin, type) and origin.__name__ == "Out"
 
 
+_NOT_GENERIC_ORIGINS = (typing.Union, tuple, typing.ClassVar, collections.abc.Callable)
+
+
 def _is_type_like(annotation: Any) -> bool:
-    """A class or a parameterised generic (``list[str]``); unions such as ``str | None`` are not."""
+    """The worker's test of a parameter annotation (its copy of ``typing_inspect.is_generic_type``).
+
+    A class, or one of ``typing``'s own generic aliases except unions, tuples, ``ClassVar`` and
+    ``Callable``. A builtin generic such as ``dict[str, Any]`` (a ``types.GenericAlias``, no longer a
+    class since Python 3.11) is neither, so the worker refuses it: annotate ``dict`` or ``typing.Dict``.
+    """
     if isinstance(annotation, type):
         return True
-    origin = typing.get_origin(annotation)
-    return origin is not None and origin is not typing.Union and origin is not types.UnionType
+    if isinstance(annotation, types.GenericAlias | types.UnionType):  # dict[str, Any], str | None
+        return False
+    origin = typing.get_origin(annotation)  # typing.Dict[str, Any] -> dict, func.Out[str] -> Out, ...
+    return origin is not None and origin not in _NOT_GENERIC_ORIGINS
 
 
 def _type_hints(fn: Callable[..., Any], name: str) -> dict[str, Any]:
@@ -226,8 +237,13 @@ def check_function(fn: func.decorators.function_app.Function) -> FunctionInfo:
                 "but its annotation is azure.functions.Out in Python",
             )
 
-    if return_binding is not None and _is_out_annotation(annotations.get("return")):
-        raise FunctionLoadError(name, "return annotation should not be azure.functions.Out")
+    if return_binding is not None and "return" in annotations:
+        returned = annotations["return"]
+        if _is_out_annotation(returned):
+            raise FunctionLoadError(name, "return annotation should not be azure.functions.Out")
+        # Stricter than for parameters: the worker takes only a class here (not even typing.Dict[...]).
+        if not isinstance(returned, type):
+            raise FunctionLoadError(name, f"has invalid non-type return annotation {returned!r}")
 
     return FunctionInfo(
         name=name,

@@ -3,10 +3,16 @@
 ``python -m devhost start`` runs in a session of its own, so the host and its activity worker
 processes stop (or are killed, to simulate a crash) as one group. Readiness is "this URL answers 200",
 checked with the standard library so neither caller needs a particular HTTP client.
+
+Those groups must not outlive the caller, however it ends: a pytest killed mid-run (SIGKILL, a second
+Ctrl+C) runs no fixture teardown. So every group is also handed to a :class:`Reaper`, a small watcher
+process that kills the groups still registered once its pipe from the caller closes, which the kernel
+does when the caller dies.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -22,6 +28,92 @@ from devhost.azurite import free_port
 
 READY_TIMEOUT = 180.0
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+_REAPER_CODE = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    sign, pgid = line[0], int(line[1:])
+    groups.add(pgid) if sign == "+" else groups.discard(pgid)
+for pgid in groups:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+"""The watcher: reads ``+pgid`` / ``-pgid`` lines; at end of input kills every group still listed."""
+
+
+class Reaper:
+    """Kills registered process groups when this process ends, even by SIGKILL.
+
+    The watcher runs in a session of its own (a Ctrl+C to the terminal's process group does not reach
+    it) and reads a pipe whose only writer is this process (Python's pipes are not inherited by
+    children), so end of input means this process is gone or called :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _REAPER_CODE], stdin=subprocess.PIPE, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def _send(self, line: str) -> None:
+        stdin = self._process.stdin
+        if stdin is None or stdin.closed or self._process.poll() is not None:
+            return
+        try:
+            stdin.write(line.encode())
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def watch(self, pgid: int) -> None:
+        """Kill process group ``pgid`` when this process ends (unless :meth:`forget` is called first)."""
+        self._send(f"+{pgid}\n")
+
+    def forget(self, pgid: int) -> None:
+        """``pgid`` was stopped normally: leave it (its number may be reused by someone else's group)."""
+        self._send(f"-{pgid}\n")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Kill the groups still registered now, and end the watcher."""
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            self._process.stdin.close()
+        self._process.wait(timeout=timeout)
+
+
+_reaper: Reaper | None = None
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of the processes in process group ``pgid`` that are not zombies (Linux: read from /proc)."""
+    members: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces, so split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def reaper() -> Reaper:
+    """This process's one watcher, started on first use."""
+    global _reaper
+    if _reaper is None or _reaper._process.poll() is not None:
+        _reaper = Reaper()
+        atexit.register(_reaper.close)  # a normal exit: what is still registered goes too, and so does the watcher
+    return _reaper
 
 
 @dataclass
@@ -49,6 +141,7 @@ class HostProcess:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=30)
+        reaper().forget(self.process.pid)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop gracefully (SIGTERM: the host stops its engine and listeners), then kill what is left."""
@@ -104,6 +197,7 @@ def spawn_host(
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    reaper().watch(process.pid)  # its own session: the group id is its pid
     return HostProcess(endpoint=f"http://127.0.0.1:{port}", port=port, log_path=log_path, process=process)
 
 

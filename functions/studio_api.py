@@ -1,7 +1,7 @@
 """The studio page: its static shell (HTML, JS, CSS from ``studio/``) and the one keyed read it needs.
 
 The shell holds no data and is served without a key; its script asks for the subscription key and
-calls the keyed REST API (the authoring routes, plus ``studio/api/.../documents`` below).
+calls the keyed REST API (the authoring routes, plus the read-only ``studio/api/...`` routes below).
 """
 
 from pathlib import Path
@@ -12,7 +12,7 @@ import azure.functions as func
 from functions import _http
 from shared.config import get_settings
 from shared.errors import NotFound
-from shared.studio import evaluated_document_text, training_progress
+from shared.studio import evaluated_document_text, training_progress, training_side
 
 bp = df.Blueprint()
 
@@ -61,6 +61,14 @@ def studio_test_document(req: func.HttpRequest) -> func.HttpResponse:
         get_settings(), _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"), location
     )
     return _http.json_response({"location": location, "text": text})
+
+
+@bp.route(route="studio/api/projects/{projectName}/models/{trainedModelLabel}/training-side", methods=["GET"])
+@_http.api_handler
+def studio_training_side(req: func.HttpRequest) -> func.HttpResponse:
+    """Documents and labels per entity type the model trained on, for the split table."""
+    side = training_side(get_settings(), _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"))
+    return _http.json_response(side)
 
 
 @bp.route(route="studio/api/projects/{projectName}/train/jobs/{jobId}/progress", methods=["GET"])

@@ -101,14 +101,6 @@ async function getAll(path, params) {
   }
 }
 
-async function waitJob(location) {
-  for (;;) {
-    const job = (await call(location)).body;
-    if (TERMINAL.has(job.status)) return job;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 // ----------------------------------------------------------------------------------------- key form
 
 function showKeyForm(message) {
@@ -361,33 +353,24 @@ function highlighted(text, expected, predicted) {
   return nodes;
 }
 
-function splitTable(testDocs, snapshotDocs) {
-  const count = (docs, pick) => {
-    const counts = {};
-    for (const doc of docs) for (const e of pick(doc)) counts[e.category] = (counts[e.category] || 0) + 1;
-    return counts;
-  };
-  const testLocations = new Set(testDocs.map((d) => d.location));
-  const trainDocs = snapshotDocs ? snapshotDocs.filter((d) => !testLocations.has(d.location)) : null;
-  const labelsOf = (doc) => (doc.entities || []).flatMap((region) => region.labels || []);
-  const expectedOf = (doc) => doc.regions.flatMap((r) => r.expected);
-  const test = count(testDocs, expectedOf);
-  const train = trainDocs ? count(trainDocs, labelsOf) : {};
+function splitTable(testDocs, trainingSide) {
+  // Test side from the evaluation results; training side as the service recorded it (null: still loading).
+  const test = {};
+  for (const doc of testDocs) for (const r of doc.regions) for (const e of r.expected) test[e.category] = (test[e.category] || 0) + 1;
+  const train = trainingSide ? trainingSide.trainingEntities : {};
   const types = [...new Set([...Object.keys(test), ...Object.keys(train)])].sort();
   const cell = (value, name) => el("td", { class: `num ${name}` }, value === null ? "…" : value);
   return el("table", { id: "split" },
     el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", { class: "num" }, "Train"), el("th", { class: "num" }, "Test"))),
     el("tbody", {},
-      el("tr", { "data-row": "documents" }, el("th", {}, "Documents"), cell(trainDocs ? trainDocs.length : null, "train"), cell(testDocs.length, "test")),
-      types.map((t) => el("tr", { "data-row": t }, el("td", {}, t), cell(trainDocs ? train[t] || 0 : null, "train"), cell(test[t] || 0, "test")))));
+      el("tr", { "data-row": "documents" }, el("th", {}, "Documents"), cell(trainingSide ? trainingSide.trainingDocuments : null, "train"), cell(testDocs.length, "test")),
+      types.map((t) => el("tr", { "data-row": t }, el("td", {}, t), cell(trainingSide ? train[t] || 0 : null, "train"), cell(test[t] || 0, "test")))));
 }
 
-async function snapshotDocuments(project, label) {
-  // The documents as trained: export the model's snapshot (a read-only operation job).
-  const { headers } = await call(apiUrl(`${enc(project)}/:export`, { stringIndexType: "Utf16CodeUnit", trainedModelLabel: label }), { method: "POST" });
-  const job = await waitJob(headers.get("operation-location"));
-  if (job.status !== "succeeded") throw new Error(`export ${job.status}`);
-  return (await call(job.resultUrl)).body.assets.documents;
+async function trainingSide(project, label) {
+  // What the model trained on, from what its training job kept (no export job per page view).
+  const query = new URLSearchParams({ "api-version": VERSION });
+  return (await call(`${STUDIO_API}/${enc(project)}/models/${enc(label)}/training-side?${query}`)).body;
 }
 
 async function documentText(project, label, location) {
@@ -472,8 +455,8 @@ async function modelView(token, project, label) {
         c.textBox.replaceChildren(el("span", { class: "error" }, `text unavailable: ${error.message}`));
       }
     }),
-    snapshotDocuments(project, label).then((snapshot) => {
-      if (token === renderToken) splitBox.replaceChildren(splitTable(docs, snapshot));
+    trainingSide(project, label).then((side) => {
+      if (token === renderToken) splitBox.replaceChildren(splitTable(docs, side));
     }).catch((error) => splitBox.append(el("p", { class: "error" }, `training side unavailable: ${error.message}`))),
   ]);
   if (token === renderToken) document.getElementById("view").dataset.complete = "true";

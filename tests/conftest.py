@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from devhost.azurite import DEVELOPMENT_STORAGE, Azurite, default_azurite_running, start_azurite
+from devhost.testing import reaper
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,11 +34,11 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
-    """A running Azurite for the whole session."""
+    """A running Azurite for the whole session (killed with this process, however it ends)."""
     if os.environ.get("AZURITE_REUSE") == "1" and default_azurite_running():
         yield Azurite(connection_string=DEVELOPMENT_STORAGE)
         return
-    instance = start_azurite(PROJECT_ROOT)
+    instance = start_azurite(PROJECT_ROOT, watcher=reaper())
     try:
         yield instance
     finally:

@@ -4,7 +4,8 @@ The whole authoring flow runs through the real client (default api-version ``202
 create a project, import the generated sample, train and wait on the client's poller, read and list
 jobs, cancel a second job, list/get models, read the evaluation, export, delete a model and the project.
 
-The host is ``python -m devhost start`` as a subprocess on a free port, pointed at the test Azurite.
+The host is the shared e2e one (``tests.e2e.conftest.start_app_host`` over ``devhost.testing``: its own
+session, tables, containers, queues and task hub on the test Azurite).
 The tests share one project and run in file order.
 
 What the client does that the REST spec does not say (recorded here and in the API notes):
@@ -16,32 +17,22 @@ What the client does that the REST spec does not say (recorded here and in the A
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.storage.blob import BlobServiceClient
 
 from devhost.azurite import Azurite
+from tests.e2e.conftest import KEY, HostNames, start_app_host
 
 pytestmark = [pytest.mark.conformance, pytest.mark.e2e, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-KEY = "conformance-key"
-READY_TIMEOUT = 180.0
 JOB_TIMEOUT = 600.0
 
 authoring = pytest.importorskip("azure.ai.textanalytics.authoring")
@@ -55,72 +46,19 @@ class Service:
     container: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
-    url = f"{endpoint}/language/authoring/analyze-text/projects/global/languages"
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"devhost exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
-        try:
-            response = requests.get(
-                url, params={"api-version": "2023-04-01"}, headers={"Ocp-Apim-Subscription-Key": KEY}, timeout=5
-            )
-            if response.status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"devhost not ready after {READY_TIMEOUT:.0f}s:\n{log_path.read_text(errors='replace')[-4000:]}")
-
-
 @pytest.fixture(scope="module")
-def service(azurite: Azurite) -> Iterator[Service]:
+def service(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """The function app on the local host, with its own tables, containers, queues and task hub."""
-    if not (ROOT / "devhost" / "__main__.py").exists():
-        pytest.skip("devhost/__main__.py does not exist yet")
-    tag = "c" + uuid.uuid4().hex[:12]
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "AzureWebJobsStorage": azurite.connection_string,
-            "NER_STORAGE_CONNECTION": azurite.connection_string,
-            "NER_APP_CONTAINER": f"{tag}-app",
-            "NER_TABLE_PREFIX": tag,
-            "NER_TASK_HUB": f"{tag}hub",
-            "NER_EVENTS_QUEUE": f"{tag}-events",
-            "NER_TRAIN_REQUESTS_QUEUE": f"{tag}-train",
-            "LANGUAGE_API_KEYS": KEY,
-            # A small training budget: the point is the protocol, not the model's quality.
-            "NER_TRAIN_MAX_STEPS": "60",
-            "NER_TRAIN_EVAL_FREQUENCY": "20",
-            "NER_TRAIN_PATIENCE": "60",
-            "NER_TRAIN_CHUNK_SECONDS": "5",
-        }
-    )
-    log_file = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
-    log_path = Path(log_file.name)
-    command = [sys.executable, "-m", "devhost", "start", "--app-dir", str(ROOT), "--port", str(port), "--no-azurite"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+    names = HostNames()
+    env = names.env(azurite.connection_string)
+    # A small training budget: the point is the protocol, not the model's quality.
+    env.update({"NER_TRAIN_MAX_STEPS": "60", "NER_TRAIN_EVAL_FREQUENCY": "20", "NER_TRAIN_PATIENCE": "60"})
+    host = start_app_host(env, tmp_path_factory.mktemp("devhost") / f"{names.tag}.log")
     try:
-        _wait_ready(process, endpoint, log_path)
-        yield Service(endpoint=endpoint, connection=azurite.connection_string, project=f"{tag}-proj",
-                      container=f"{tag}-docs")
+        yield Service(endpoint=host.endpoint, connection=azurite.connection_string, project=f"{names.tag}-proj",
+                      container=f"{names.tag}-docs")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log_file.close()
+        host.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from devhost.azurite import Azurite, start_azurite
-from devhost.testing import spawn_host
+from devhost.testing import reaper, spawn_host
 from tests.e2e.conftest import (
     ROOT,
     SYSTEM_KEY,
@@ -44,7 +44,7 @@ SETTINGS = {"NER_TRAIN_MAX_STEPS": "200", "NER_TRAIN_EVAL_FREQUENCY": "50", "NER
 @pytest.fixture
 def own_azurite(tmp_path: Path) -> Iterator[Azurite]:
     """An Azurite of this test alone (it gets stopped and restarted), with a data folder that survives."""
-    azurite = start_azurite(ROOT, location=tmp_path / "azurite")
+    azurite = start_azurite(ROOT, location=tmp_path / "azurite", watcher=reaper())
     try:
         yield azurite
     finally:

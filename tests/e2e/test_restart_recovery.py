@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devhost.azurite import Azurite
+from devhost.testing import live_group_members
 from tests.e2e.conftest import Api, HostNames, HostProcess, eventually, imported_sample, train
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -21,23 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 TRAINING_TIMEOUT = 600.0
 """Upper bound for "eventually" on a loaded machine; never asserted as a duration."""
 SETTINGS = {"NER_TRAIN_MAX_STEPS": "400", "NER_TRAIN_EVAL_FREQUENCY": "50", "NER_TRAIN_CHUNK_SECONDS": "3"}
-
-
-def live_group_members(pgid: int) -> list[int]:
-    """Pids of the processes in process group ``pgid`` that are not zombies."""
-    members: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...; comm may hold spaces, so split after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def test_training_survives_a_host_kill_mid_training(host_factory: Callable[..., HostProcess], azurite: Azurite) -> None:

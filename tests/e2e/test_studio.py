@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
 from tests.e2e.conftest import ROOT, Api, HostNames, HostProcess, eventually, imported_sample, train
@@ -59,13 +60,14 @@ def api(host: HostProcess) -> Api:
 @pytest.fixture(scope="module")
 def trained(api: Api, azurite: Azurite, names: HostNames) -> dict[str, Any]:
     project = f"{names.tag}-studio"
-    imported_sample(api, azurite.connection_string, project)
+    project_file = imported_sample(api, azurite.connection_string, project)
     job = api.wait_job(train(api, project, "model1"), timeout=TRAINING_TIMEOUT)
     assert job["status"] == "succeeded", job
     base = f"{project}/models/model1"
     results, _ = api.follow_pages(f"{base}/evaluation/result", params={"stringIndexType": "Utf16CodeUnit"})
     return {
         "project": project,
+        "project_file": project_file,
         "job": job,
         "summary": api.get(f"{base}/evaluation/summary-result").json(),
         "results": results,
@@ -126,6 +128,12 @@ def test_the_shell_has_no_data_and_the_api_needs_the_key(host: HostProcess, trai
     other = keyed.get(url, params={"location": "po_999.txt"})
     assert other.status_code == 404 and "po_999.txt" in other.json()["error"]["message"]
     assert requests.get(f"{host.endpoint}/language/studio/function_app.py", timeout=30).status_code == 404
+    # So is the training side of the split; an unknown model is Azure's 404 naming it.
+    side = url.replace("/documents", "/training-side")
+    assert requests.get(side, params={"api-version": "2023-04-01"}, timeout=30).status_code == 401
+    assert keyed.get(side).json()["trainingDocuments"] == trained["summary"]["effectiveSplit"]["trainingDocuments"]
+    missing = keyed.get(side.replace("/model1/", "/no-such-model/"))
+    assert missing.status_code == 404 and "no-such-model" in missing.json()["error"]["message"]
 
 
 def test_a_wrong_key_is_refused_with_the_api_message(host: HostProcess, trained: dict[str, Any], page: Any) -> None:
@@ -170,14 +178,27 @@ def document_text(api: Api, project: str, location: str) -> str:
     return text
 
 
-def test_model_evaluation_matches_the_api(host: HostProcess, api: Api, trained: dict[str, Any], page: Any) -> None:
+def export_jobs(azurite: Azurite, names: HostNames, project: str) -> list[str]:
+    """Ids of the project's export jobs, read from the operations table itself."""
+    table = TableServiceClient.from_connection_string(azurite.connection_string).get_table_client(
+        f"{names.tag}Operations"
+    )
+    return [row["RowKey"] for row in table.query_entities("PartitionKey eq @p", parameters={"p": f"export:{project}"})]
+
+
+def test_model_evaluation_matches_the_api(
+    host: HostProcess, api: Api, azurite: Azurite, names: HostNames, trained: dict[str, Any], page: Any
+) -> None:
     from tests.e2e.conftest import KEY
 
     project, summary, results = trained["project"], trained["summary"], trained["results"]
     evaluation = summary["customEntityRecognitionEvaluation"]
+    exports_before = export_jobs(azurite, names, project)
     sign_in(page, host, KEY, f"/p/{project}/models/model1")
     page.wait_for_selector("#view[data-complete]", timeout=UI_TIMEOUT_MS)
     shot(page, "04-model-evaluation")
+    # Looking at a model is a read: it starts no job (the training side comes from what training kept).
+    assert export_jobs(azurite, names, project) == exports_before
 
     card = lambda name: page.locator(f"#{name} .value").inner_text()  # noqa: E731
     assert card("micro-f1") == pct(evaluation["microF1"])
@@ -220,6 +241,19 @@ def test_model_evaluation_matches_the_api(host: HostProcess, api: Api, trained: 
     assert 60 - len(results) == effective["trainingDocuments"]
     for category, count in test_counts.items():
         assert page.locator(f"#split tr[data-row='{category}'] .test").inner_text() == str(count)
+    # Train side per entity type: the labels of the imported documents the model did not test on.
+    tested = {result["location"] for result in results}
+    train_counts = Counter(
+        label["category"]
+        for document in trained["project_file"]["assets"]["documents"]
+        if document["location"] not in tested
+        for region in document.get("entities", [])
+        for label in region["labels"]
+    )
+    assert train_counts, "the sample's training documents have labels"
+    for category in {*train_counts, *test_counts}:
+        row = page.locator(f"#split tr[data-row='{category}']")
+        assert row.locator(".train").inner_text() == str(train_counts[category]), category
 
     # Test documents: disagreements counted as the API's expected vs predicted entities differ.
     with_disagreements = 0

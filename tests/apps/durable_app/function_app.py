@@ -6,7 +6,6 @@ import os
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -129,7 +128,7 @@ def survivor(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
 
 
 @app.activity_trigger(input_name="payload")
-def square(payload: dict[str, Any]) -> int:
+def square(payload: dict) -> int:  # the worker refuses dict[str, Any] here
     """value squared (or doubled); ``burn`` spins the CPU for that many thousand iterations."""
     acc = 0
     for i in range(int(payload.get("burn", 0)) * 1000):
@@ -139,14 +138,14 @@ def square(payload: dict[str, Any]) -> int:
 
 
 @app.activity_trigger(input_name="payload")
-def sleepy(payload: dict[str, Any]) -> int:
+def sleepy(payload: dict) -> int:
     """Sleeps, then returns value + 100."""
     time.sleep(float(payload.get("seconds", 0.0)))
     return int(payload["value"]) + 100
 
 
 @app.activity_trigger(input_name="spec")
-def flaky(spec: dict[str, Any]) -> str:
+def flaky(spec: dict) -> str:
     """Counts attempts in a file; fails until attempt ``succeed_on``."""
     path = Path(spec["path"])
     attempts = int(path.read_text()) + 1 if path.exists() else 1

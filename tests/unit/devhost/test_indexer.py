@@ -172,13 +172,87 @@ def test_durable_app_lookup_by_orchestrator_and_activity_name(tmp_path: Path) ->
             """,
             r"cannot load the union function: binding blob has invalid non-type annotation",
         ),
+        (
+            """
+            from typing import Any
+
+            app = df.DFApp()
+
+            @app.activity_trigger(input_name="payload")
+            def builtin_generic(payload: dict[str, Any]) -> dict:
+                return payload
+            """,
+            # The real worker's words (azure-functions-runtime 1.3 under Python 3.13, same test app).
+            r"^cannot load the builtin_generic function: binding payload has invalid non-type annotation "
+            r"dict\[str, typing.Any\]$",
+        ),
+        (
+            """
+            import typing
+
+            app = df.DFApp()
+
+            @app.activity_trigger(input_name="pair")
+            def typing_tuple(pair: typing.Tuple[int, str]) -> dict:
+                return {}
+            """,
+            r"^cannot load the typing_tuple function: binding pair has invalid non-type annotation "
+            r"typing.Tuple\[int, str\]$",
+        ),
+        (
+            """
+            from typing import Any
+
+            app = func.FunctionApp()
+
+            @app.route(route="x")
+            def generic_return(req: func.HttpRequest) -> dict[str, Any]:
+                return {}
+            """,
+            r"^cannot load the generic_return function: has invalid non-type return annotation "
+            r"dict\[str, typing.Any\]$",
+        ),
     ],
-    ids=["extra-param", "missing-param", "bad-context", "out-not-annotated-out", "union-annotation"],
+    ids=[
+        "extra-param", "missing-param", "bad-context", "out-not-annotated-out", "union-annotation",
+        "builtin-generic-param", "typing-tuple-param", "generic-return",
+    ],
 )
 def test_worker_parameter_checks(tmp_path: Path, body: str, message: str) -> None:
     folder = write_app(tmp_path / "app", body)
     with pytest.raises(FunctionLoadError, match=message):
         load_app(folder)
+
+
+def test_annotations_the_worker_accepts_load(tmp_path: Path) -> None:
+    # typing's own generic aliases pass the worker's check, and an activity's return is not checked.
+    folder = write_app(
+        tmp_path / "app",
+        """
+        import typing
+        from typing import Any
+
+        app = df.DFApp()
+
+        @app.activity_trigger(input_name="payload")
+        def typing_dict(payload: typing.Dict[str, Any]) -> dict[str, Any]:
+            return payload
+
+        @app.activity_trigger(input_name="items")
+        def typing_list(items: typing.List[str]) -> list[str]:
+            return items
+
+        @app.activity_trigger(input_name="payload")
+        def plain_dict(payload: dict) -> dict:
+            return payload
+
+        @app.queue_trigger(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
+        @app.queue_output(arg_name="out", queue_name="o", connection="AzureWebJobsStorage")
+        def forward(msg: func.QueueMessage, out: func.Out[str]) -> None:
+            out.set(msg.get_body().decode())
+        """,
+    )
+    assert sorted(load_app(folder).functions) == ["forward", "plain_dict", "typing_dict", "typing_list"]
 
 
 def test_context_parameter_is_accepted_and_flagged(tmp_path: Path) -> None:
