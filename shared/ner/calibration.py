@@ -108,8 +108,9 @@ class Calibrator:
         """One sentence for people (the model card)."""
         if self.is_identity:
             return f"Not calibrated: {self.reason} `confidenceScore` is the raw score."
+        sign = "-" if self.intercept < 0 else "+"
         return (
-            f"`confidenceScore` = sigmoid({self.slope:.4f} * logit(raw) + {self.intercept:.4f}), fitted on "
+            f"`confidenceScore` = sigmoid({self.slope:.4f} * logit(raw) {sign} {abs(self.intercept):.4f}), fitted on "
             f"{self.predictions} predictions on the development set ({self.correct} correct)."
         )
 

@@ -103,3 +103,19 @@ def test_round_trip_and_robust_reading() -> None:
     assert Calibrator.from_dict({"method": METHOD_PLATT, "slope": 1, "intercept": float("nan")}).is_identity
     with pytest.raises(ValueError):
         fit_calibrator([0.5], [True, False])
+
+
+def test_the_model_card_states_the_calibration() -> None:
+    from shared.ner.model_card import DataCounts, ModelCard
+
+    def card(calibration: Calibrator) -> str:
+        return ModelCard(
+            "proj", "m1", "m1-1", "2026-11-29", "en-us", "en", ["CITY"], DataCounts(3, 1, {"CITY": 4}), {}, "latest",
+            {}, {}, calibration,
+        ).render()  # fmt: skip
+
+    fitted = Calibrator(METHOD_PLATT, 0.4213, -0.25, 120, 41, "fitted")
+    assert "sigmoid(0.4213 * logit(raw) - 0.2500), fitted on 120 predictions on the development set (41 correct)" in (
+        card(fitted)
+    )
+    assert "Not calibrated: The development set gave 4 predictions" in card(fit_calibrator([0.5] * 4, [True] * 4))
