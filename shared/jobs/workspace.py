@@ -45,6 +45,15 @@ def model_prefix(project_name: str, label: str, job_id: str) -> str:
     return f"models/{project_name}/{label}/{job_id}/"
 
 
+MODEL_FILE = "model.bin"
+CALIBRATION_FILE = "calibration.json"
+
+
+def calibration_blob(model_blob: str) -> str:
+    """The confidence calibrator stored next to a trained model version's ``model.bin`` (same folder)."""
+    return model_blob.rsplit("/", 1)[0] + "/" + CALIBRATION_FILE if "/" in model_blob else CALIBRATION_FILE
+
+
 def project_prefixes(project_name: str) -> tuple[str, ...]:
     """Every prefix holding data of one project (deleted with the project)."""
     return (project_prefix(project_name), f"{SCRATCH_ROOT}{project_name}/", f"models/{project_name}/")
@@ -116,7 +125,7 @@ class ModelFolder:
 
     @property
     def model(self) -> str:
-        return self.prefix + "model.bin"
+        return self.prefix + MODEL_FILE
 
     @property
     def evaluation_summary(self) -> str:
@@ -129,6 +138,10 @@ class ModelFolder:
     @property
     def snapshot(self) -> str:
         return self.prefix + "snapshot.json"
+
+    @property
+    def calibration(self) -> str:
+        return calibration_blob(self.model)
 
 
 EXTRACTION_ROOT = "analyze-text/jobs/"

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.ner.calibration import IDENTITY, Calibrator
 from shared.ner.project_file import ProjectFile
 
 
@@ -51,6 +52,7 @@ class ModelCard:
     training_config_version: str
     training_settings: dict[str, Any]
     versions: dict[str, str] = field(default_factory=dict)
+    calibration: Calibrator = IDENTITY
 
     def render(self, code_package: str | None = None) -> str:
         """The card as Markdown; ``code_package``: the bundled package to import first, if the model needs one."""
@@ -80,6 +82,15 @@ class ModelCard:
             "## Evaluation on the test documents",
             "",
             *self._evaluation_lines(),
+            "",
+            "## Confidence scores",
+            "",
+            "The service's `confidenceScore` of an entity is the model's probability of the transitions that "
+            "built it (the product, over its tokens, of the softmax probability of the transition the greedy "
+            "parse took), then calibrated on the development set carved from the training documents so that it "
+            "reads as a probability of being correct. `spacy.load` gives the same entities without scores.",
+            "",
+            f"- {self.calibration.describe()}",
             "",
             "## Training configuration",
             "",

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import Conflict, InvalidArgument, InvalidRequest, NotFound
+from shared.extraction.serving import load_calibrator
 from shared.jobs.workspace import project_prefix
 from shared.models import format_datetime, parse_datetime, utc_now
 from shared.ner import config_versions
@@ -125,6 +126,7 @@ def model_card(blobs: BlobStore, plan: ExportPlan, nlp: Any) -> ModelCard:
         training_config_version=plan.training_config_version,
         training_settings=training_settings(nlp),
         versions=versions(),
+        calibration=load_calibrator(blobs, plan.model_blob),  # what the deployment's scores go through
     )
 
 

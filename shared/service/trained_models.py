@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.errors import NotFound
+from shared.jobs.workspace import calibration_blob
 from shared.models import NO_EXPIRATION_DATE, TrainedModelRecord
 from shared.ner import config_versions, transfer
 from shared.service.deployments import check_model_not_deployed
@@ -54,7 +55,7 @@ def get_model(settings: Settings, project_name: str, label: str) -> TrainedModel
 
 
 def delete_model(settings: Settings, project_name: str, label: str) -> None:
-    """Delete a trained model and its blobs (model, evaluation, snapshot).
+    """Delete a trained model and its blobs (model, evaluation, snapshot, confidence calibration).
 
     Raises:
         ProjectNotFound / NotFound; Conflict naming the deployments when the model is deployed.
@@ -62,7 +63,8 @@ def delete_model(settings: Settings, project_name: str, label: str) -> None:
     model = get_model(settings, project_name, label)
     check_model_not_deployed(settings, project_name, label)
     blobs = BlobStore(settings)
-    for name in (model.model_blob, model.evaluation_summary_blob, model.evaluation_documents_blob, model.snapshot_blob):
+    names = (model.model_blob, model.evaluation_summary_blob, model.evaluation_documents_blob, model.snapshot_blob)
+    for name in (*names, calibration_blob(model.model_blob)):
         try:
             blobs.delete(name)
         except NotFound:

@@ -124,11 +124,10 @@ def settings(app_settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) 
     return get_settings()
 
 
-@pytest.fixture
-def project(settings: Settings, unique_name: str) -> dict[str, Any]:
-    """A project with 12 labelled documents in its own input container; returns its project file."""
-    container = f"{unique_name}-input"
-    documents = _documents()
+def import_project(
+    settings: Settings, container: str, documents: list[tuple[str, str, list[dict[str, Any]]]]
+) -> dict[str, Any]:
+    """Upload ``documents`` to a new input container and store the project; returns its project file."""
     service = BlobServiceClient.from_connection_string(settings.storage_connection)
     service.create_container(container)
     for location, text, _ in documents:
@@ -147,6 +146,12 @@ def project(settings: Settings, unique_name: str) -> dict[str, Any]:
         )
     )
     return project_file
+
+
+@pytest.fixture
+def project(settings: Settings, unique_name: str) -> dict[str, Any]:
+    """A project with 12 labelled documents in its own input container; returns its project file."""
+    return import_project(settings, f"{unique_name}-input", _documents())
 
 
 def _events(settings: Settings) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""Step 5, ``finalize_training``: register the model and end the job; and the two other ways a job ends
-from inside its orchestration (``fail_training``, ``cancel_training``).
+"""Step 5, ``finalize_training``: fit the model's confidence calibrator, register the model and end the job;
+and the two other ways a job ends from inside its orchestration (``fail_training``, ``cancel_training``).
 """
 
 from __future__ import annotations
@@ -11,19 +11,32 @@ from shared.config import Settings
 from shared.jobs.lifecycle import JobNotActive, is_stop_requested
 from shared.jobs.workspace import ModelFolder
 from shared.models import NO_EXPIRATION_DATE, EvaluationOptions, TrainedModelRecord, utc_now
+from shared.ner import transfer
 from shared.ner.evaluation import DocumentEvaluation, EvaluationCounts, summarize
 from shared.service.model_versions import release_model_version
 from shared.storage.blobs import BlobStore
 from shared.storage.projects import ProjectStore
 from shared.storage.trained_models import ModelStore
 from shared.training import jobs
-from shared.training.caches import forget_job
+from shared.training.caches import forget_job, model_cache
+from shared.training.calibration import fit_on_dev_set
 from shared.training.payloads import FailureReport, FinalizeRequest, FinalizeResult, JobRef
 from shared.training.requests import check_model_quota
+from shared.training.shards import load_manifest
+
+
+def _calibrate(settings: Settings, blobs: BlobStore, ref: JobRef) -> dict[str, Any]:
+    """The model's confidence calibrator, fitted on the job's dev documents (``shared.training.calibration``)."""
+    transfer.configure_from_settings(settings)  # a transfer model loads with the base's vectors
+    manifest = load_manifest(blobs, ref.workspace)
+    dev_bins = [blobs.get_bytes(ref.workspace.shard_bin(s)) for s in sorted(manifest["shards"]) if s.startswith("dev-")]
+    nlp, lock = model_cache.get(blobs, ref.workspace.model)
+    return fit_on_dev_set(nlp, lock, dev_bins, int(manifest["seed"])).to_dict()
 
 
 def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeResult:
-    """Summarise the evaluation, register the model under its label and mark the job succeeded.
+    """Summarise the evaluation, fit the confidence calibrator, register the model under its label and mark
+    the job succeeded.
 
     Raises:
         Conflict: the project reached its model limit meanwhile, or the job was cancelled.
@@ -45,6 +58,8 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
         for item in blobs.get_json(ref.workspace.evaluation(shard)):
             documents.append(DocumentEvaluation.from_dict(item).to_public())
 
+    calibration = _calibrate(settings, blobs, ref)
+
     check_model_quota(settings, ref.projectName, job.model_label)
     now = utc_now()
     folder = ModelFolder(ref.projectName, job.model_label, ref.jobId)
@@ -52,6 +67,7 @@ def finalize_training(settings: Settings, request: FinalizeRequest) -> FinalizeR
     blobs.put_json(folder.evaluation_summary, summary)
     blobs.put_json(folder.evaluation_documents, documents)
     blobs.put_json(folder.snapshot, blobs.get_json(ref.workspace.snapshot))
+    blobs.put_json(folder.calibration, calibration)  # next to model.bin: a deployment pins both
     started = job.training_status.start or job.created
     model = TrainedModelRecord(
         project_name=ref.projectName,

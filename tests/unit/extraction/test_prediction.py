@@ -168,19 +168,61 @@ def test_model_cache_is_lru_bounded_and_loads_each_version_once(model_bytes: byt
         ModelCache(0)
 
 
+class _ModelBlobs:
+    """A model version's blobs by name; a missing one is ``NotFound``, as in the app's blob store."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self.blobs = blobs
+        self.reads: list[str] = []
+
+    def get_bytes(self, name: str) -> bytes:
+        from shared.errors import NotFound
+
+        self.reads.append(name)
+        if name not in self.blobs:
+            raise NotFound(message=f"no blob {name}")
+        return self.blobs[name]
+
+
 def test_served_model_loads_each_blob_once_per_process(model_bytes: bytes) -> None:
     from shared.extraction.serving import model_cache, served_model
 
-    reads: list[str] = []
-
-    class Blobs:
-        def get_bytes(self, name: str) -> bytes:
-            reads.append(name)
-            return model_bytes
-
+    blobs = _ModelBlobs({"models/p/m/job1/model.bin": model_bytes})
     model_cache(2).clear()
-    first = served_model(Blobs(), "models/p/m/job1/model.bin", 2)
-    again = served_model(Blobs(), "models/p/m/job1/model.bin", 2)
-    assert first is again and reads == ["models/p/m/job1/model.bin"]
+    first = served_model(blobs, "models/p/m/job1/model.bin", 2)
+    again = served_model(blobs, "models/p/m/job1/model.bin", 2)
+    assert first is again
+    # the model, then its calibrator (absent: a model trained before calibration serves raw scores)
+    assert blobs.reads == ["models/p/m/job1/model.bin", "models/p/m/job1/calibration.json"]
+    assert first.calibrator.is_identity
     texts = [text for text, _ in HELD_OUT]
     assert first.predict(texts) == predict_entities(first.nlp, texts)
+
+
+def test_served_model_applies_its_stored_calibrator(model_bytes: bytes) -> None:
+    import json
+
+    from shared.extraction.serving import model_cache, served_model
+    from shared.ner.calibration import METHOD_PLATT, Calibrator
+
+    stored = Calibrator(METHOD_PLATT, 0.5, -0.4, 40, 20, "test")
+    blobs = _ModelBlobs(
+        {
+            "models/p/m/job2/model.bin": model_bytes,
+            "models/p/m/job2/calibration.json": json.dumps(stored.to_dict()).encode(),
+            "models/p/m/job3/model.bin": model_bytes,
+            "models/p/m/job3/calibration.json": b"\x00 not json",
+        }
+    )
+    model_cache(2).clear()
+    served = served_model(blobs, "models/p/m/job2/model.bin", 2)
+    assert served.calibrator == stored
+    texts = _texts()
+    raw = [e for entities in predict_entities(served.nlp, texts) for e in entities]
+    calibrated = [e for entities in served.predict(texts) for e in entities]
+    assert [(e.start, e.end, e.category) for e in calibrated] == [(e.start, e.end, e.category) for e in raw]
+    assert [e.confidence for e in calibrated] == pytest.approx(stored.apply_all([e.confidence for e in raw]))
+    assert any(abs(c.confidence - r.confidence) > 1e-3 for c, r in zip(calibrated, raw, strict=True))
+    assert all(0.0 <= e.confidence <= 1.0 for e in calibrated)
+    # an unreadable calibration file serves raw scores instead of failing every extraction
+    assert served_model(blobs, "models/p/m/job3/model.bin", 2).calibrator.is_identity
