@@ -25,6 +25,7 @@ during an in-process run, the child's for the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import signal
@@ -126,13 +127,20 @@ def run_version(
         train_chunk,
     )
     from shared.ner.training import model as training_model
+    from shared.ner.training.checkpoint import load_checkpoint
 
     # "options.eval_frequency=200" etc. override the trainer's settings; the rest patch the config
     limits = {key.removeprefix("options."): int(v) for key, v in overrides.items() if key.startswith("options.")}
-    config_overrides = {key: v for key, v in overrides.items() if not key.startswith("options.")}
+    # "version.later_ties=true" changes the version's ConfigVersion flags for this run
+    flags = {
+        key.removeprefix("version."): v.lower() == "true" for key, v in overrides.items() if key.startswith("version.")
+    }
+    config_overrides = {key: v for key, v in overrides.items() if not key.startswith(("options.", "version."))}
     text = patched_config(config_versions.config_text(version, ds.lang), config_overrides)
     seam = training_model._config_text
     training_model._config_text = lambda _version, _lang: text  # type: ignore[assignment]
+    original = config_versions.VERSIONS[version]
+    config_versions.VERSIONS[version] = dataclasses.replace(original, **flags)  # type: ignore[arg-type]
     try:
         t0, cpu0 = time.perf_counter(), _cpu_self()
         rest, dev = dev_carve(ds, train, seed)
@@ -157,8 +165,10 @@ def run_version(
             result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=max(1.0, budget - prep))
         train_seconds = time.perf_counter() - t0
         cpu = _cpu_self() - cpu0
+        best_step = load_checkpoint(result.checkpoint)["best_step"]
     finally:
         training_model._config_text = seam  # type: ignore[assignment]
+        config_versions.VERSIONS[version] = original
     model_bytes = best_model_bytes(result.checkpoint)
     nlp = load_model(model_bytes)
     summary = score_predictions(ds, test, lambda texts: predict_spans(nlp, texts))
@@ -166,6 +176,7 @@ def run_version(
         "steps": result.step,
         "stop_reason": result.stop_reason,
         "best_dev": result.best_score,
+        "best_step": best_step,
         "prep_seconds": prep,
         "wall_seconds": train_seconds,
         "cpu_seconds": cpu,

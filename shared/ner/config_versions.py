@@ -42,6 +42,10 @@ class ConfigVersion:
         description: One line for operators and the docs.
         transfer: The config is a ner head on the configured transfer base's tok2vec
             (:mod:`shared.ner.transfer`); it applies to the base's language only.
+        later_ties: A dev score equal to the best so far replaces the best model with the later, longer
+            trained one, as ``spacy train`` does (early stopping still counts from the first time the
+            best score was reached). False keeps the earlier model (how versions before 2026-11-30
+            trained; kept so they retrain reproducibly).
     """
 
     version: str
@@ -50,6 +54,7 @@ class ConfigVersion:
     fallback: str | None
     description: str
     transfer: bool = False
+    later_ties: bool = False
 
     def applies_to(self, lang: str) -> bool:
         if self.transfer:
