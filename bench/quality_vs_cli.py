@@ -119,6 +119,8 @@ def run_cross_validation(ds: Any, args: argparse.Namespace) -> dict[str, Any]:
     arms = ["cli", *args.arm]
     runs: list[dict[str, Any]] = []
     for fold, (train, test) in enumerate(folds(ds, args.folds, args.seed)):
+        if args.only_folds and fold not in args.only_folds:
+            continue  # another process runs it (merge the result files' runs with bench.side_by_side.pooled)
         print(f"\n== {ds.name} fold {fold + 1}/{args.folds}: {len(train)} train / {len(test)} test documents")
         result = side_by_side(
             ds,
@@ -301,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         "--folds",
         type=int,
         help="--in-process: K-fold cross-validation over every document instead of one train/test split",
+    )
+    parser.add_argument(
+        "--only-folds", type=lambda v: [int(x) for x in v.split(",")], help="--folds: run only these (0-based)"
     )
     parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
