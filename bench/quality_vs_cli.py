@@ -45,6 +45,7 @@ Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--bud
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -136,10 +137,33 @@ def run_cross_validation(ds: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
         runs.extend({**run, "fold": fold, "test_documents": test} for run in result["runs"])
     names = [name for name, _, _ in (("cli", "", {}) if a == "cli" else parse_arm(a) for a in arms)]
-    summary = summarize(runs, names)
-    cv = pooled(runs, names)
-    print_table(f"{ds.name} (all folds' runs)", summary)
-    print(f"\n| {ds.name} arm | pooled micro-F1 median (range over repeats) | × CLI | per-fold F1 median (range) |")
+    summary, cv = summarize(runs, names), pooled(runs, names)
+    print_cross_validation(ds.name, summary, cv)
+    return {
+        "dataset": ds.name,
+        "split": f"{args.folds}-fold(seed={args.seed})",
+        "folds": args.folds,
+        "runs": runs,
+        "summary": summary,
+        "cross_validation": cv,
+    }
+
+
+def merge_folds(paths: list[Path]) -> dict[str, Any]:
+    """``--merge-folds``: pool the runs of result files written by ``--only-folds`` processes."""
+    datasets = [d for path in paths for d in json.loads(path.read_text())["datasets"]]
+    runs = [run for d in datasets for run in d["runs"]]
+    names = list(dict.fromkeys(["cli", *(run["arm"] for run in runs)]))
+    folds_seen = sorted({run["fold"] for run in runs})
+    summary, cv = summarize(runs, names), pooled(runs, names)
+    print_cross_validation(" + ".join(sorted({d["dataset"] for d in datasets})), summary, cv)
+    print(f"\nfolds: {folds_seen}; runs per arm: {[sum(r['arm'] == n for r in runs) for n in names]}")
+    return {"merged_from": [p.name for p in paths], "folds": folds_seen, "summary": summary, "cross_validation": cv}
+
+
+def print_cross_validation(name: str, summary: dict[str, Any], cv: dict[str, Any]) -> None:
+    print_table(f"{name} (all folds' runs)", summary)
+    print(f"\n| {name} arm | pooled micro-F1 median (range over repeats) | × CLI | per-fold F1 median (range) |")
     print("|---|---|---|---|")
     for arm, p in cv.items():
         pf, ff, ratio_cli = p["pooled_microF1"], p["fold_microF1"], p["pooled_ratio_to_cli"]
@@ -150,14 +174,6 @@ def run_cross_validation(ds: Any, args: argparse.Namespace) -> dict[str, Any]:
             if pf
             else f"| {arm} | – | – | {ff['median']:.3f} |"
         )
-    return {
-        "dataset": ds.name,
-        "split": f"{args.folds}-fold(seed={args.seed})",
-        "folds": args.folds,
-        "runs": runs,
-        "summary": summary,
-        "cross_validation": cv,
-    }
 
 
 def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -310,7 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
     )
+    parser.add_argument(
+        "--merge-folds", nargs="+", type=Path, help="pool the runs of these --only-folds result files; nothing runs"
+    )
     args = parser.parse_args(argv)
+    if args.merge_folds:
+        write_result("quality_vs_cli_merged", merge_folds(args.merge_folds))
+        return 0
     if args.quick:
         args.budget, args.probe_seconds = 30.0, 6.0
     folders = args.folders or default_datasets()
