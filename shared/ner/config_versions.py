@@ -22,9 +22,8 @@ CONFIG_DIR = Path(__file__).resolve().with_name("configs")
 
 EFFICIENCY = "2022-05-01"
 EFFICIENCY_CLUSTERS = "2026-11-29"
-CLUSTERS_LATER_TIES = "2026-11-30"
 TRANSFER = "2026-11-29-transfer"
-LATEST = CLUSTERS_LATER_TIES
+LATEST = EFFICIENCY_CLUSTERS
 """What ``"latest"`` resolves to."""
 
 TRANSFER_SETTINGS = ("NER_TRANSFER_BASE_PATH", "NER_TRANSFER_BASE_SHA256")
@@ -83,17 +82,6 @@ VERSIONS: dict[str, ConfigVersion] = {
                 "Efficiency config plus Brown-cluster features from spacy-lookups-data "
                 f"({', '.join(sorted(CLUSTER_TABLE_SHA256))}); other languages use {EFFICIENCY}."
             ),
-        ),
-        ConfigVersion(
-            version=CLUSTERS_LATER_TIES,
-            config_file="2026-11-29.cfg",
-            languages=frozenset(CLUSTER_TABLE_SHA256),
-            fallback=EFFICIENCY,
-            description=(
-                f"{EFFICIENCY_CLUSTERS}'s Brown-cluster config, and a dev score equal to the best keeps the "
-                f"later model, as spacy train does; other languages use {EFFICIENCY}'s config with that rule."
-            ),
-            later_ties=True,
         ),
         ConfigVersion(
             version=TRANSFER,

@@ -10,7 +10,6 @@ from shared.ner import config_versions, training
 from shared.ner.config_versions import EFFICIENCY, VERSIONS
 from shared.ner.training import loop
 from shared.ner.training.checkpoint import load_checkpoint
-from shared.ner.training.cluster_embed import ARCHITECTURE
 from tests.unit import tiny_ner
 
 pytestmark = pytest.mark.slow
@@ -48,23 +47,7 @@ def test_ties_do_not_postpone_early_stopping(monkeypatch: pytest.MonkeyPatch) ->
     assert result.stop_reason == "early_stopping" and result.step == 4  # first best at step 1, +3
 
 
-def test_latest_keeps_later_ties_and_older_versions_keep_the_earlier_model() -> None:
-    assert config_versions.resolve_version("latest").later_ties
+def test_only_the_newest_versions_keep_later_ties() -> None:
     # older versions keep the earlier model so that existing projects retrain reproducibly
     assert not VERSIONS[config_versions.EFFICIENCY].later_ties
     assert not VERSIONS[config_versions.EFFICIENCY_CLUSTERS].later_ties
-    assert not VERSIONS[config_versions.TRANSFER].later_ties
-
-
-def test_the_latest_version_trains_with_the_cluster_config_and_keeps_a_later_tie(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(loop, "evaluate", lambda *_args: 0.5)
-    bins = tiny_ner.doc_bin("en")
-    options = tiny_ner.options("latest", max_steps=4, eval_frequency=2)
-    first = training.train_chunk(training.init_checkpoint(options, [bins]), [bins], [bins], max_steps=2)
-    second = training.train_chunk(first.checkpoint, [bins], [bins])
-    assert load_checkpoint(second.checkpoint)["best_model"] != load_checkpoint(first.checkpoint)["best_model"]
-    assert training.load_model(training.best_model_bytes(second.checkpoint)).config["components"]["tok2vec"][
-        "model"
-    ]["embed"]["@architectures"] == ARCHITECTURE
