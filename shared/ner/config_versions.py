@@ -44,8 +44,9 @@ class ConfigVersion:
             (:mod:`shared.ner.transfer`); it applies to the base's language only.
         later_ties: A dev score equal to the best so far replaces the best model with the later, longer
             trained one, as ``spacy train`` does (early stopping still counts from the first time the
-            best score was reached). False keeps the earlier model (how versions before 2026-11-30
-            trained; kept so they retrain reproducibly).
+            best score was reached). False keeps the earlier model, as every version so far does: the
+            spaCy rule was measured and did not help (BENCHMARKS.md section 7.1); the flag lets the
+            benchmark (``version.later_ties=true`` arms) and a future version use it.
     """
 
     version: str

@@ -47,7 +47,7 @@ def test_ties_do_not_postpone_early_stopping(monkeypatch: pytest.MonkeyPatch) ->
     assert result.stop_reason == "early_stopping" and result.step == 4  # first best at step 1, +3
 
 
-def test_only_the_newest_versions_keep_later_ties() -> None:
-    # older versions keep the earlier model so that existing projects retrain reproducibly
-    assert not VERSIONS[config_versions.EFFICIENCY].later_ties
-    assert not VERSIONS[config_versions.EFFICIENCY_CLUSTERS].later_ties
+def test_shipped_versions_keep_the_earlier_model() -> None:
+    # measured (BENCHMARKS.md 7.1): keeping later ties did not help; existing versions must not change
+    assert not any(version.later_ties for version in VERSIONS.values())
+    assert config_versions.resolve_version("latest").version == config_versions.EFFICIENCY_CLUSTERS
