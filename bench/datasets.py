@@ -122,3 +122,23 @@ def dev_carve(ds: Dataset, train: Sequence[str], seed: int) -> tuple[list[str], 
     assets = ds.assets
     rest, dev = carve_dev_set([assets[loc] for loc in train], seed=seed)
     return list(rest), list(dev)
+
+
+def folds(ds: Dataset, k: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    """``k`` (train, test) pairs in which every labelled document is a test document exactly once.
+
+    The documents are shuffled once with ``seed`` and dealt round-robin into ``k`` test folds (sizes
+    differ by at most one); each fold's train part is every other document, in the project's order.
+    """
+    import random
+
+    locations = [d.location for d in ds.project.documents]
+    if not 2 <= k <= len(locations):
+        raise SystemExit(f"{ds.name}: --folds must be between 2 and {len(locations)}, got {k}")
+    order = list(locations)
+    random.Random(f"folds:{seed}").shuffle(order)
+    out = []
+    for fold in range(k):
+        test = set(order[fold::k])
+        out.append(([loc for loc in locations if loc not in test], [loc for loc in locations if loc in test]))
+    return out

@@ -30,7 +30,12 @@ Runs alternate A B A B ... and medians are reported for ``--repeats N``.
 ``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process), all
 under the same wall-clock budget ``--budget``, rotated per repeat, with F1, words/s at prediction, CPU
 seconds and model size as medians and ranges; ``--budget-kind cpu`` makes the budget CPU seconds, for a
-loaded machine (see bench/side_by_side.py).
+loaded machine (see bench/side_by_side.py). ``--folds K`` cross-validates instead of using one split
+(for small datasets, where a 4-document test set ranks nothing): the documents are dealt into K test
+folds, every arm trains once per fold and repeat on the other documents (dev carved from them with the
+repeat's seed, as the service does) under the same budget, and the micro-F1 of the entity counts summed
+over all folds is reported with the per-fold spread. An arm override ``options.eval_frequency=200``
+(or ``options.patience``/``options.max_steps``) changes the trainer's settings instead of the config.
 
 Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--budget S] [folders...]``
        ``.venv/bin/python -m bench.quality_vs_cli --in-process --arm 2022-05-01 --arm 2026-11-29
@@ -40,6 +45,7 @@ Usage: ``.venv/bin/python -m bench.quality_vs_cli [--quick] [--repeats N] [--bud
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -47,11 +53,11 @@ from typing import Any
 
 from bench.baseline_cli import run_spacy_cli
 from bench.client import ServiceClient, upload_documents
-from bench.datasets import choose_split, find_project_file, load_dataset, manual_project_json
+from bench.datasets import choose_split, find_project_file, folds, load_dataset, manual_project_json
 from bench.direct import probe_steps_per_second
 from bench.machine import DATA_ROOT, RESULTS, machine_info, median, ratio, write_result
 from bench.scoring import rescore_service_results
-from bench.side_by_side import print_table, side_by_side
+from bench.side_by_side import parse_arm, pooled, print_table, side_by_side, summarize
 from bench.stack import Stack, default_service_settings
 from bench.timeline import service_train_and_evaluate
 
@@ -83,6 +89,8 @@ def calibrate_steps(
 
 def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     ds = load_dataset(folder, args.project_file)
+    if args.folds:
+        return run_cross_validation(ds, args)
     train, test, split_desc = choose_split(ds, args.split, args.seed)
     print(f"\n== {ds.name}: {len(train)} train / {len(test)} test documents, split {split_desc}")
     result = side_by_side(
@@ -104,6 +112,68 @@ def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         "test_docs": len(test),
         **result,
     }
+
+
+def run_cross_validation(ds: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """``--folds K``: every arm on every fold (its dev set carved from the fold's train part, as the
+    service does), the same budget per fold; pooled micro-F1 over all folds plus the per-fold spread."""
+    arms = ["cli", *args.arm]
+    runs: list[dict[str, Any]] = []
+    for fold, (train, test) in enumerate(folds(ds, args.folds, args.seed)):
+        if args.only_folds and fold not in args.only_folds:
+            continue  # another process runs it (merge the result files' runs with bench.side_by_side.pooled)
+        print(f"\n== {ds.name} fold {fold + 1}/{args.folds}: {len(train)} train / {len(test)} test documents")
+        result = side_by_side(
+            ds,
+            train,
+            test,
+            arms=arms,
+            repeats=args.repeats,
+            budget=args.budget,
+            seed=args.seed,
+            settings=default_service_settings(),
+            budget_kind=args.budget_kind,
+            rotate=fold,
+        )
+        runs.extend({**run, "fold": fold, "test_documents": test} for run in result["runs"])
+    names = [name for name, _, _ in (("cli", "", {}) if a == "cli" else parse_arm(a) for a in arms)]
+    summary, cv = summarize(runs, names), pooled(runs, names)
+    print_cross_validation(ds.name, summary, cv)
+    return {
+        "dataset": ds.name,
+        "split": f"{args.folds}-fold(seed={args.seed})",
+        "folds": args.folds,
+        "runs": runs,
+        "summary": summary,
+        "cross_validation": cv,
+    }
+
+
+def merge_folds(paths: list[Path]) -> dict[str, Any]:
+    """``--merge-folds``: pool the runs of result files written by ``--only-folds`` processes."""
+    datasets = [d for path in paths for d in json.loads(path.read_text())["datasets"]]
+    runs = [run for d in datasets for run in d["runs"]]
+    names = list(dict.fromkeys(["cli", *(run["arm"] for run in runs)]))
+    folds_seen = sorted({run["fold"] for run in runs})
+    summary, cv = summarize(runs, names), pooled(runs, names)
+    print_cross_validation(" + ".join(sorted({d["dataset"] for d in datasets})), summary, cv)
+    print(f"\nfolds: {folds_seen}; runs per arm: {[sum(r['arm'] == n for r in runs) for n in names]}")
+    return {"merged_from": [p.name for p in paths], "folds": folds_seen, "summary": summary, "cross_validation": cv}
+
+
+def print_cross_validation(name: str, summary: dict[str, Any], cv: dict[str, Any]) -> None:
+    print_table(f"{name} (all folds' runs)", summary)
+    print(f"\n| {name} arm | pooled micro-F1 median (range over repeats) | × CLI | per-fold F1 median (range) |")
+    print("|---|---|---|---|")
+    for arm, p in cv.items():
+        pf, ff, ratio_cli = p["pooled_microF1"], p["fold_microF1"], p["pooled_ratio_to_cli"]
+        print(
+            f"| {arm} | {pf['median']:.3f} ({pf['min']:.3f}–{pf['max']:.3f}) | "
+            f"{'–' if ratio_cli is None else format(ratio_cli, '.3f')} | "
+            f"{ff['median']:.3f} ({ff['min']:.3f}–{ff['max']:.3f}) |"
+            if pf
+            else f"| {arm} | – | – | {ff['median']:.3f} |"
+        )
 
 
 def run_dataset(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -246,9 +316,23 @@ def main(argv: list[str] | None = None) -> int:
         help="--in-process: --budget in wall or CPU s",
     )
     parser.add_argument(
+        "--folds",
+        type=int,
+        help="--in-process: K-fold cross-validation over every document instead of one train/test split",
+    )
+    parser.add_argument(
+        "--only-folds", type=lambda v: [int(x) for x in v.split(",")], help="--folds: run only these (0-based)"
+    )
+    parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
     )
+    parser.add_argument(
+        "--merge-folds", nargs="+", type=Path, help="pool the runs of these --only-folds result files; nothing runs"
+    )
     args = parser.parse_args(argv)
+    if args.merge_folds:
+        write_result("quality_vs_cli_merged", merge_folds(args.merge_folds))
+        return 0
     if args.quick:
         args.budget, args.probe_seconds = 30.0, 6.0
     folders = args.folders or default_datasets()

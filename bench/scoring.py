@@ -68,5 +68,9 @@ def rescore_service_results(ds: Dataset, items: Sequence[dict[str, Any]]) -> dic
 
 
 def micro(summary: dict[str, Any]) -> dict[str, float]:
+    """Micro precision/recall/F1 plus the summed entity counts (tp/fp/fn, to pool several test sets)."""
     ev = summary["customEntityRecognitionEvaluation"]
-    return {k: float(ev[k]) for k in ("microPrecision", "microRecall", "microF1")}
+    out = {k: float(ev[k]) for k in ("microPrecision", "microRecall", "microF1")}
+    for short, key in (("tp", "truePositiveCount"), ("fp", "falsePositiveCount"), ("fn", "falseNegativeCount")):
+        out[short] = float(sum(entity[key] for entity in ev["entities"].values()))
+    return out

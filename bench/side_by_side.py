@@ -25,6 +25,7 @@ during an in-process run, the child's for the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import signal
@@ -126,10 +127,20 @@ def run_version(
         train_chunk,
     )
     from shared.ner.training import model as training_model
+    from shared.ner.training.checkpoint import load_checkpoint
 
-    text = patched_config(config_versions.config_text(version, ds.lang), overrides)
+    # "options.eval_frequency=200" etc. override the trainer's settings; the rest patch the config
+    limits = {key.removeprefix("options."): int(v) for key, v in overrides.items() if key.startswith("options.")}
+    # "version.later_ties=true" changes the version's ConfigVersion flags for this run
+    flags = {
+        key.removeprefix("version."): v.lower() == "true" for key, v in overrides.items() if key.startswith("version.")
+    }
+    config_overrides = {key: v for key, v in overrides.items() if not key.startswith(("options.", "version."))}
+    text = patched_config(config_versions.config_text(version, ds.lang), config_overrides)
     seam = training_model._config_text
     training_model._config_text = lambda _version, _lang: text  # type: ignore[assignment]
+    original = config_versions.VERSIONS[version]
+    config_versions.VERSIONS[version] = dataclasses.replace(original, **flags)  # type: ignore[arg-type]
     try:
         t0, cpu0 = time.perf_counter(), _cpu_self()
         rest, dev = dev_carve(ds, train, seed)
@@ -138,9 +149,9 @@ def run_version(
         options = TrainingOptions(
             lang=ds.lang,
             labels=sorted(ds.project.entity_categories),
-            max_steps=int(settings["NER_TRAIN_MAX_STEPS"]),
-            patience=int(settings["NER_TRAIN_PATIENCE"]),
-            eval_frequency=int(settings["NER_TRAIN_EVAL_FREQUENCY"]),
+            max_steps=limits.get("max_steps", int(settings["NER_TRAIN_MAX_STEPS"])),
+            patience=limits.get("patience", int(settings["NER_TRAIN_PATIENCE"])),
+            eval_frequency=limits.get("eval_frequency", int(settings["NER_TRAIN_EVAL_FREQUENCY"])),
             seed=seed,
             config_version=version,
         )
@@ -154,8 +165,10 @@ def run_version(
             result = train_chunk(checkpoint, [train_bin], [dev_bin], max_seconds=max(1.0, budget - prep))
         train_seconds = time.perf_counter() - t0
         cpu = _cpu_self() - cpu0
+        best_step = load_checkpoint(result.checkpoint)["best_step"]
     finally:
         training_model._config_text = seam  # type: ignore[assignment]
+        config_versions.VERSIONS[version] = original
     model_bytes = best_model_bytes(result.checkpoint)
     nlp = load_model(model_bytes)
     summary = score_predictions(ds, test, lambda texts: predict_spans(nlp, texts))
@@ -163,6 +176,7 @@ def run_version(
         "steps": result.step,
         "stop_reason": result.stop_reason,
         "best_dev": result.best_score,
+        "best_step": best_step,
         "prep_seconds": prep,
         "wall_seconds": train_seconds,
         "cpu_seconds": cpu,
@@ -224,8 +238,12 @@ def side_by_side(
     seed: int,
     settings: dict[str, str],
     budget_kind: str = "wall",
+    rotate: int = 0,
 ) -> dict[str, Any]:
-    """Every arm (``cli`` or an arm spec) ``repeats`` times, rotated; per-arm medians and ranges."""
+    """Every arm (``cli`` or an arm spec) ``repeats`` times, rotated; per-arm medians and ranges.
+
+    ``rotate`` shifts the rotation (cross-validation passes the fold number, so each fold starts with
+    another arm)."""
     parsed = [("cli", "", {}) if arm == "cli" else parse_arm(arm) for arm in arms]
     if any(version for _, version, _ in parsed):
         from shared.ner.clusters import cluster_table, has_clusters
@@ -234,7 +252,8 @@ def side_by_side(
             cluster_table(ds.lang)  # warm process: loaded once per worker, not per job
     runs: list[dict[str, Any]] = []
     for repeat in range(repeats):
-        order = parsed[repeat % len(parsed) :] + parsed[: repeat % len(parsed)]
+        shift = (repeat + rotate) % len(parsed)
+        order = parsed[shift:] + parsed[:shift]
         for name, version, overrides in order:
             run_seed = seed + repeat
             if name == "cli":
@@ -285,6 +304,39 @@ def summarize(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
                 out[arm][f"{key}_ratio_to_cli"] = (
                     a["median"] / b["median"] if a and b and b["median"] else None
                 )
+    return out
+
+
+def pooled(runs: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
+    """Cross-validation summary per arm: micro-F1 of the entity counts summed over every fold (per repeat,
+    then median and range over repeats) and the spread of the per-fold F1s.
+
+    An arm with a run that has no counts (a CLI run that produced no model) gets no pooled F1."""
+    out: dict[str, Any] = {}
+    for arm in arms:
+        mine = [r for r in runs if r["arm"] == arm]
+        per_repeat = []
+        for repeat in sorted({r["repeat"] for r in mine}):
+            counted = [r["scores"] for r in mine if r["repeat"] == repeat]
+            if not all("tp" in s for s in counted):
+                per_repeat = []
+                break
+            tp, fp, fn = (sum(s[k] for s in counted) for k in ("tp", "fp", "fn"))
+            per_repeat.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        out[arm] = {
+            "pooled_microF1": _stats(per_repeat),
+            "fold_microF1": _stats([r["scores"]["microF1"] for r in mine]),
+            # test entities over all folds (one repeat's worth: each repeat sees the same documents)
+            "test_entities": sum(
+                r["scores"].get("tp", 0) + r["scores"].get("fn", 0) for r in mine if r["repeat"] == 0
+            ),
+        }
+    cli = out.get("cli", {}).get("pooled_microF1")
+    for arm in arms:
+        mine_f1 = out[arm]["pooled_microF1"]
+        out[arm]["pooled_ratio_to_cli"] = (
+            mine_f1["median"] / cli["median"] if arm != "cli" and mine_f1 and cli and cli["median"] else None
+        )
     return out
 
 

@@ -42,6 +42,11 @@ class ConfigVersion:
         description: One line for operators and the docs.
         transfer: The config is a ner head on the configured transfer base's tok2vec
             (:mod:`shared.ner.transfer`); it applies to the base's language only.
+        later_ties: A dev score equal to the best so far replaces the best model with the later, longer
+            trained one, as ``spacy train`` does (early stopping still counts from the first time the
+            best score was reached). False keeps the earlier model, as every version so far does: the
+            spaCy rule was measured and did not help (BENCHMARKS.md section 7.1); the flag lets the
+            benchmark (``version.later_ties=true`` arms) and a future version use it.
     """
 
     version: str
@@ -50,6 +55,7 @@ class ConfigVersion:
     fallback: str | None
     description: str
     transfer: bool = False
+    later_ties: bool = False
 
     def applies_to(self, lang: str) -> bool:
         if self.transfer:

@@ -19,6 +19,7 @@ from spacy.training.loop import subdivide_batch
 from spacy.util import fix_random_seed
 
 from shared.errors import TrainingFailed
+from shared.ner.config_versions import VERSIONS
 from shared.ner.training.batching import Counted, epoch_batches, schedule
 from shared.ner.training.checkpoint import dump_checkpoint, load_checkpoint, rng_state, set_rng_state
 from shared.ner.training.corpus import load_corpus
@@ -105,6 +106,7 @@ def train_chunk(
         )
     dev = load_corpus(nlp, dev_doc_bins)
     dev_indices = choose_dev_indices(len(dev), options.seed)
+    later_ties = _later_ties(options.config_version)
     training = nlp.config.interpolate()["training"]
     dropouts = Counted(schedule(training["dropout"]), skip=step)
     accumulate = int(training.get("accumulate_gradient", 1) or 1)
@@ -155,9 +157,11 @@ def train_chunk(
         if dev_indices and (step % options.eval_frequency == 0 or step >= options.max_steps):
             score = evaluate(nlp, optimizer, dev, dev_indices)
             last_score = score
-            if best_score is None or score > best_score:
-                # serialised only when it improves (it is ~6 MB)
-                best_score, best_step, best_model = score, step, evaluated_weights(nlp, optimizer)
+            improved = best_score is None or score > best_score
+            if improved or (later_ties and score == best_score):
+                # serialised only when it is kept (it is ~6 MB); patience counts from the first best step
+                best_score, best_model = score, evaluated_weights(nlp, optimizer)
+                best_step = step if improved else best_step
         if options.patience and best_step is not None and step - best_step >= options.patience:
             stop_reason = STOP_EARLY
             break
@@ -189,6 +193,12 @@ def train_chunk(
         stop_reason,
     )
     return _result(state, new_checkpoint, step_losses)
+
+
+def _later_ties(version: str) -> bool:
+    """Whether ``version`` keeps the later of equally scored models (see ConfigVersion.later_ties)."""
+    found = VERSIONS.get(version)  # options hold the resolved id; unknown (older checkpoints): no
+    return bool(found and found.later_ties)
 
 
 def _result(state: dict[str, Any], checkpoint: bytes, step_losses: list[float]) -> ChunkResult:
