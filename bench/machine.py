@@ -66,10 +66,21 @@ def _module_name() -> str:
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` (plus machine info and end-of-run load) to ``bench/results/<name>-<time>.json``."""
+    """Write ``payload`` (plus machine info and end-of-run load) to ``bench/results/<name>-<time>.json``.
+
+    Runs finishing in the same second (parallel processes of one benchmark) get ``-2``, ``-3``... rather
+    than overwriting each other's file: the file is created exclusively.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"{name}-{stamp}.json"
+    path, copy = RESULTS / f"{name}-{stamp}.json", 1
+    while True:
+        try:
+            with path.open("x", encoding="utf-8"):
+                break
+        except FileExistsError:
+            copy += 1
+            path = RESULTS / f"{name}-{stamp}-{copy}.json"
     payload = dict(payload)
     payload.setdefault("machine", machine_info())
     payload["machine"]["loadavg_at_end"] = list(os.getloadavg())
