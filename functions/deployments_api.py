@@ -78,8 +78,10 @@ def list_assigned_resource_deployments(req: func.HttpRequest) -> func.HttpRespon
 # ------------------------------------------------------------------------------------------ jobs
 
 
-def _job_response(req: func.HttpRequest, kinds: tuple) -> func.HttpResponse:
-    job = ops.get_job(get_settings(), kinds, _http.route(req, "projectName"), _http.route(req, "jobId"))
+def _job_response(req: func.HttpRequest, kinds: tuple, *, per_deployment: bool = False) -> func.HttpResponse:
+    # A job polled below a deployment's URL must be that deployment's (404 otherwise).
+    subject = _http.route(req, "deploymentName") if per_deployment else None
+    job = ops.get_job(get_settings(), kinds, _http.route(req, "projectName"), _http.route(req, "jobId"), subject)
     return _http.job_response(job.to_public())
 
 
@@ -108,7 +110,7 @@ async def delete_deployment(req: func.HttpRequest, client: df.DurableOrchestrati
 @_http.api_handler
 def get_deployment_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a deploy or delete job of a deployment."""
-    return _job_response(req, (DEPLOYMENT_JOB, DEPLOYMENT_DELETION))
+    return _job_response(req, (DEPLOYMENT_JOB, DEPLOYMENT_DELETION), per_deployment=True)
 
 
 @bp.route(route=f"{DEPLOYMENTS}/:swap", methods=["POST"])
@@ -145,7 +147,7 @@ async def delete_deployment_from_resources(
 @_http.api_handler
 def get_delete_from_resources_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a delete-from-resources job."""
-    return _job_response(req, (DEPLOYMENT_RESOURCES_DELETION,))
+    return _job_response(req, (DEPLOYMENT_RESOURCES_DELETION,), per_deployment=True)
 
 
 @bp.route(route=f"{RESOURCES}/:assign", methods=["POST"])

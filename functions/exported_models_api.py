@@ -89,5 +89,6 @@ async def delete_exported_model(req: func.HttpRequest, client: df.DurableOrchest
 def get_exported_model_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of an export or delete job of an exported model."""
     name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    job = ops.get_job(get_settings(), (EXPORTED_MODEL_JOB, EXPORTED_MODEL_DELETION), name, job_id)
+    exported = _http.route(req, "exportedModelName")
+    job = ops.get_job(get_settings(), (EXPORTED_MODEL_JOB, EXPORTED_MODEL_DELETION), name, job_id, exported)
     return _http.job_response(job.to_public())

@@ -211,6 +211,8 @@ class OperationJobRecord:
     """Export only: where the exported project file can be downloaded."""
     model_label: str | None = None
     """Load-snapshot only: the model whose snapshot is loaded."""
+    subject_name: str | None = None
+    """The deployment or exported model the job's status URL names (its jobs are polled below that name)."""
     etag: str | None = None
 
     def to_public(self) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def create_operation(
         **extra,
     )
     OperationJobStore(settings).create(record)
-    JobEventPublisher(settings).publish_operation_job(record)
+    JobEventPublisher(settings).publish_operation_job(record, kind.event_type)
     return record
 
 
@@ -186,5 +186,5 @@ def apply_operation(
         record.last_updated = utc_now()
 
     record = OperationJobStore(settings).modify(kind.name, kind.scope(project_name), job_id, change)
-    JobEventPublisher(settings).publish_operation_job(record)
+    JobEventPublisher(settings).publish_operation_job(record, kind.event_type)
     return record

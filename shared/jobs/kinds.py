@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.models import OperationJobRecord, TrainingJobRecord
+from shared.storage import events
 
 TRAINING_ORCHESTRATOR = "training_orchestrator"
 OPERATION_ORCHESTRATOR = "project_operation_orchestrator"
@@ -38,6 +39,8 @@ class JobKind:
     """True when rows live under :data:`GLOBAL_SCOPE` instead of the project (the URL names none)."""
     public: Callable[[Any], dict[str, Any]] = OperationJobRecord.to_public
     """Renders the job row as the status JSON clients read."""
+    event_type: str = events.OPERATION_JOB_STATUS_CHANGED
+    """CloudEvents ``type`` of the job's status changes (training jobs publish their own two types)."""
 
     def scope(self, project_name: str) -> str:
         """The pseudo project the job rows of ``project_name`` live under."""
@@ -69,25 +72,47 @@ LOAD_SNAPSHOT = JobKind(
 )
 
 _DEPLOYMENT_JOBS = "{project}/deployments/{deploymentName}/jobs/{job}"
-DEPLOYMENT = JobKind("deployment", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR)
-DEPLOYMENT_DELETION = JobKind("deployment-deletion", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR)
-DEPLOYMENT_SWAP = JobKind("deployment-swap", "operations_table", "{project}/deployments/swap/jobs/{job}", OPERATION_ORCHESTRATOR)
+_DEPLOYED = events.DEPLOYMENT_JOB_STATUS_CHANGED
+DEPLOYMENT = JobKind("deployment", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR, event_type=_DEPLOYED)
+DEPLOYMENT_DELETION = JobKind(
+    "deployment-deletion", "operations_table", _DEPLOYMENT_JOBS, OPERATION_ORCHESTRATOR, event_type=_DEPLOYED
+)
+DEPLOYMENT_SWAP = JobKind(
+    "deployment-swap",
+    "operations_table",
+    "{project}/deployments/swap/jobs/{job}",
+    OPERATION_ORCHESTRATOR,
+    event_type=events.DEPLOYMENT_SWAP_JOB_STATUS_CHANGED,
+)
+_RESOURCES = events.DEPLOYMENT_RESOURCES_JOB_STATUS_CHANGED
 DEPLOYMENT_RESOURCES_DELETION = JobKind(
     "deployment-resources-deletion",
     "operations_table",
     "{project}/deployments/{deploymentName}/delete-from-resources/jobs/{job}",
     OPERATION_ORCHESTRATOR,
+    event_type=_RESOURCES,
 )
 RESOURCES_ASSIGNMENT = JobKind(
-    "resources-assignment", "operations_table", "{project}/resources/assign/jobs/{job}", OPERATION_ORCHESTRATOR
+    "resources-assignment",
+    "operations_table",
+    "{project}/resources/assign/jobs/{job}",
+    OPERATION_ORCHESTRATOR,
+    event_type=_RESOURCES,
 )
 RESOURCES_UNASSIGNMENT = JobKind(
-    "resources-unassignment", "operations_table", "{project}/resources/unassign/jobs/{job}", OPERATION_ORCHESTRATOR
+    "resources-unassignment",
+    "operations_table",
+    "{project}/resources/unassign/jobs/{job}",
+    OPERATION_ORCHESTRATOR,
+    event_type=_RESOURCES,
 )
 _EXPORTED_MODEL_JOBS = "{project}/exported-models/{exportedModelName}/jobs/{job}"
-EXPORTED_MODEL = JobKind("exported-model", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR)
+_EXPORTED = events.EXPORTED_MODEL_JOB_STATUS_CHANGED
+EXPORTED_MODEL = JobKind(
+    "exported-model", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR, event_type=_EXPORTED
+)
 EXPORTED_MODEL_DELETION = JobKind(
-    "exported-model-deletion", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR
+    "exported-model-deletion", "operations_table", _EXPORTED_MODEL_JOBS, OPERATION_ORCHESTRATOR, event_type=_EXPORTED
 )
 
 EXTRACTION_ORCHESTRATOR = "extraction_orchestrator"
@@ -97,6 +122,7 @@ EXTRACTION = JobKind(
     "analyze-text/jobs/{job}",  # the runtime API's: below /language/, not below the projects
     EXTRACTION_ORCHESTRATOR,
     global_scope=True,  # the runtime's URLs name no project
+    event_type=events.EXTRACTION_JOB_STATUS_CHANGED,
 )
 """Entity-extraction jobs of the runtime API (:mod:`shared.extraction.jobs`); their status JSON is built
 from the row and the job's blobs, not by ``public``."""

@@ -30,6 +30,7 @@ from shared.service import deployment_resources, deployments, exported_models
 from shared.service.deployments import DeploymentPlan
 from shared.service.exported_models import ExportPlan
 from shared.storage.blobs import BlobStore
+from shared.storage.operation_jobs import operation_not_found
 
 
 def _start(settings: Settings, kind: JobKind, project_name: str, params: dict[str, Any], **extra: Any) -> OperationRequest:
@@ -37,17 +38,26 @@ def _start(settings: Settings, kind: JobKind, project_name: str, params: dict[st
     return OperationRequest(kind.name, project_name, job.job_id, params)
 
 
-def get_job(settings: Settings, kinds: tuple[JobKind, ...], project_name: str, job_id: str) -> OperationJobRecord:
+def get_job(
+    settings: Settings, kinds: tuple[JobKind, ...], project_name: str, job_id: str, subject: str | None = None
+) -> OperationJobRecord:
     """The job ``job_id`` of any of ``kinds`` (kinds that share one status URL, e.g. deploy and delete).
 
+    ``subject`` is the deployment or exported model the status URL names: a job of another one is not
+    found there (``deployments/b/jobs/<job of a>`` is a 404, as if the id were unknown).
+
     Raises:
-        OperationNotFound: no such job (or it expired).
+        OperationNotFound: no such job (or it expired), or it belongs to another ``subject``.
     """
     for kind in kinds:
         try:
-            return get_operation_job(settings, kind, project_name, job_id)
+            job = get_operation_job(settings, kind, project_name, job_id)
         except OperationNotFound as missing:
             last = missing
+            continue
+        if subject is not None and job.subject_name is not None and job.subject_name != subject:
+            raise operation_not_found(kinds[0].name, project_name, job_id)
+        return job
     raise last
 
 
@@ -58,7 +68,9 @@ def start_deploy(settings: Settings, project_name: str, deployment_name: str, bo
     """Validate ``PUT deployments/{d}``, pin the label's current version and record the job."""
     plan = deployments.plan_deployment(settings, project_name, deployment_name, body)
     params = {"deploymentName": deployment_name, "plan": plan.to_dict()}
-    return _start(settings, DEPLOYMENT, project_name, params, model_label=plan.model_label)
+    return _start(
+        settings, DEPLOYMENT, project_name, params, model_label=plan.model_label, subject_name=deployment_name
+    )
 
 
 def load_where_predictions_run(settings: Settings, model_blob: str, model_id: str, label: str) -> None:
@@ -92,7 +104,10 @@ def start_delete_deployment(settings: Settings, project_name: str, deployment_na
     """Validate ``DELETE deployments/{d}`` (404 for an unknown deployment) and record the job."""
     record = deployments.check_deployment_exists(settings, project_name, deployment_name)
     params = {"deploymentName": deployment_name}
-    return _start(settings, DEPLOYMENT_DELETION, project_name, params, model_label=record.model_label)
+    return _start(
+        settings, DEPLOYMENT_DELETION, project_name, params, model_label=record.model_label,
+        subject_name=deployment_name,
+    )
 
 
 def run_delete_deployment(settings: Settings, request: OperationRequest) -> dict[str, Any]:
@@ -122,7 +137,7 @@ def start_delete_from_resources(
     ids = deployments.parse_delete_from_resources_body(body)
     deployment_resources.check_delete_from_resources(settings, project_name, deployment_name, ids)
     params = {"deploymentName": deployment_name, "assignedResourceIds": list(ids)}
-    return _start(settings, DEPLOYMENT_RESOURCES_DELETION, project_name, params)
+    return _start(settings, DEPLOYMENT_RESOURCES_DELETION, project_name, params, subject_name=deployment_name)
 
 
 def run_delete_from_resources(settings: Settings, request: OperationRequest) -> dict[str, Any]:
@@ -164,7 +179,7 @@ def start_exported_model(settings: Settings, project_name: str, name: str, body:
     """Validate ``PUT exported-models/{name}``, pin the label's current version and record the job."""
     plan = exported_models.plan_export(settings, project_name, name, body)
     params = {"exportedModelName": name, "plan": plan.to_dict()}
-    return _start(settings, EXPORTED_MODEL, project_name, params, model_label=plan.model_label)
+    return _start(settings, EXPORTED_MODEL, project_name, params, model_label=plan.model_label, subject_name=name)
 
 
 def run_exported_model(settings: Settings, request: OperationRequest) -> dict[str, Any]:
@@ -183,7 +198,7 @@ def run_exported_model(settings: Settings, request: OperationRequest) -> dict[st
 def start_delete_exported_model(settings: Settings, project_name: str, name: str) -> OperationRequest:
     """Validate ``DELETE exported-models/{name}`` (404 for an unknown one) and record the job."""
     exported_models.get_exported_model(settings, project_name, name)
-    return _start(settings, EXPORTED_MODEL_DELETION, project_name, {"exportedModelName": name})
+    return _start(settings, EXPORTED_MODEL_DELETION, project_name, {"exportedModelName": name}, subject_name=name)
 
 
 def run_delete_exported_model(settings: Settings, request: OperationRequest) -> dict[str, Any]:

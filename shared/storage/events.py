@@ -14,6 +14,12 @@ Event types (``EVENT_TYPES``):
 - ``...TrainingJobProgressed``: a running job's progress changed (phase, percentComplete).
 - ``...OperationJobStatusChanged``: an import/export/deletion/load-snapshot job changed ``status``.
   Subject ``projects/{p}/jobs/{kind}/{jobId}``.
+- ``...DeploymentJobStatusChanged`` (deploy, delete deployment), ``...DeploymentSwapJobStatusChanged``,
+  ``...DeploymentResourcesJobStatusChanged`` (assign, unassign, delete-from-resources),
+  ``...ExportedModelJobStatusChanged`` (create or delete an exported model) and
+  ``...ExtractionJobStatusChanged`` (runtime ``analyze-text/jobs``): the same ``data`` and subject as
+  ``OperationJobStatusChanged``, typed by kind so a subscriber can filter without reading ``data.kind``.
+  Each job kind names its type (:mod:`shared.jobs.kinds`).
 
 Messages are base64-encoded text, as the Functions queue extension expects by default, so a
 ``queue_trigger`` function receives the JSON string.
@@ -45,7 +51,23 @@ _TYPE_PREFIX = "Microsoft.Language.CustomEntityRecognition."
 TRAINING_JOB_STATUS_CHANGED = _TYPE_PREFIX + "TrainingJobStatusChanged"
 TRAINING_JOB_PROGRESSED = _TYPE_PREFIX + "TrainingJobProgressed"
 OPERATION_JOB_STATUS_CHANGED = _TYPE_PREFIX + "OperationJobStatusChanged"
-EVENT_TYPES = frozenset({TRAINING_JOB_STATUS_CHANGED, TRAINING_JOB_PROGRESSED, OPERATION_JOB_STATUS_CHANGED})
+DEPLOYMENT_JOB_STATUS_CHANGED = _TYPE_PREFIX + "DeploymentJobStatusChanged"
+DEPLOYMENT_SWAP_JOB_STATUS_CHANGED = _TYPE_PREFIX + "DeploymentSwapJobStatusChanged"
+DEPLOYMENT_RESOURCES_JOB_STATUS_CHANGED = _TYPE_PREFIX + "DeploymentResourcesJobStatusChanged"
+EXPORTED_MODEL_JOB_STATUS_CHANGED = _TYPE_PREFIX + "ExportedModelJobStatusChanged"
+EXTRACTION_JOB_STATUS_CHANGED = _TYPE_PREFIX + "ExtractionJobStatusChanged"
+OPERATION_EVENT_TYPES = frozenset(
+    {
+        OPERATION_JOB_STATUS_CHANGED,
+        DEPLOYMENT_JOB_STATUS_CHANGED,
+        DEPLOYMENT_SWAP_JOB_STATUS_CHANGED,
+        DEPLOYMENT_RESOURCES_JOB_STATUS_CHANGED,
+        EXPORTED_MODEL_JOB_STATUS_CHANGED,
+        EXTRACTION_JOB_STATUS_CHANGED,
+    }
+)
+"""Status-change types of non-training jobs (same ``data``: :func:`operation_job_data`)."""
+EVENT_TYPES = frozenset({TRAINING_JOB_STATUS_CHANGED, TRAINING_JOB_PROGRESSED, *OPERATION_EVENT_TYPES})
 
 MAX_EVENT_BYTES = 45_000
 """Largest JSON event we send: a queue message holds 64 KiB, and base64 grows text by a third."""
@@ -164,10 +186,15 @@ class JobEventPublisher:
             event_type, training_job_subject(record.project_name, record.job_id), training_job_data(record)
         )
 
-    def publish_operation_job(self, record: OperationJobRecord) -> None:
-        """Publish ``OperationJobStatusChanged`` built from an operation job record."""
+    def publish_operation_job(
+        self, record: OperationJobRecord, event_type: str = OPERATION_JOB_STATUS_CHANGED
+    ) -> None:
+        """Publish a status change of a non-training job (``event_type``: its kind's, one of
+        :data:`OPERATION_EVENT_TYPES`) built from its record."""
+        if event_type not in OPERATION_EVENT_TYPES:
+            raise ValueError(f"{event_type!r} is not an operation job event type")
         self.publish(
-            OPERATION_JOB_STATUS_CHANGED,
+            event_type,
             operation_job_subject(record.kind, record.project_name, record.job_id),
             operation_job_data(record),
         )

@@ -71,6 +71,7 @@ def operation_job_to_entity(record: OperationJobRecord) -> dict[str, Any]:
             "errors": to_json_property(cap_items(record.errors, "errors"), "errors"),
             "resultUrl": check_string(record.result_url, "resultUrl"),
             "modelLabel": record.model_label,
+            "subjectName": record.subject_name,
         }
     )
 
@@ -89,6 +90,7 @@ def operation_job_from_entity(entity: TableEntity) -> OperationJobRecord:
         errors=from_json_property(entity.get("errors"), []),
         result_url=entity.get("resultUrl"),
         model_label=entity.get("modelLabel"),
+        subject_name=entity.get("subjectName"),
         etag=etag_of(entity),
     )
 

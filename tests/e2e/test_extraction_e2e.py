@@ -221,4 +221,4 @@ def test_job_state_changes_are_cloud_events(api: Api, azurite: Azurite, names: H
 
     seen = eventually(statuses, "the extraction job's events")
     assert seen[0] == "notStarted" and "running" in seen
-    assert {e["type"] for e in found} == {"Microsoft.Language.CustomEntityRecognition.OperationJobStatusChanged"}
+    assert {e["type"] for e in found} == {"Microsoft.Language.CustomEntityRecognition.ExtractionJobStatusChanged"}

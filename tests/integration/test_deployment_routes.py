@@ -13,7 +13,9 @@ import pytest
 
 from functions import deployments_api, exported_models_api
 from shared.config import Settings
+from shared.jobs.kinds import DEPLOYMENT, DEPLOYMENT_RESOURCES_DELETION, EXPORTED_MODEL
 from shared.models import utc_now
+from shared.operations.requests import start_job
 from shared.service import deployment_resources
 from shared.storage.blobs import BlobStore
 from shared.storage.deployments import AssignedResource, DeploymentRecord, DeploymentStore
@@ -136,3 +138,24 @@ def test_exported_model_manifest_and_files(settings: Settings, routes: dict[str,
                    exportedModelName="exp1", filePath="../x")  # fmt: skip
     # A path that could leave the model's folder is refused before storage, naming the parameter (issue 10).
     assert missing.status_code == 400 and body(missing)["error"]["target"] == "filePath"
+
+
+def test_a_job_is_found_only_below_the_name_it_belongs_to(settings: Settings, routes: dict[str, Any]) -> None:
+    # Jobs of deployment "prod" (deploy, delete-from-resources) and exported model "exp1", recorded as the
+    # start functions record them; polled below another name they are unknown (404 naming the job).
+    cases = [
+        (DEPLOYMENT, "get_deployment_job", "deploymentName", "prod", "proj/deployments/{}/jobs/{}"),
+        (DEPLOYMENT_RESOURCES_DELETION, "get_delete_from_resources_job", "deploymentName", "prod",
+         "proj/deployments/{}/delete-from-resources/jobs/{}"),
+        (EXPORTED_MODEL, "get_exported_model_job", "exportedModelName", "exp1", "proj/exported-models/{}/jobs/{}"),
+    ]  # fmt: skip
+    for kind, route_name, parameter, owner, template in cases:
+        job = start_job(settings, kind, "proj", subject_name=owner)
+        own = call(routes, route_name, template.format(owner, job.job_id), **{parameter: owner, "jobId": job.job_id})
+        assert own.status_code == 200 and body(own)["jobId"] == job.job_id, own.get_body()
+
+        other = call(routes, route_name, template.format("other", job.job_id),
+                     **{parameter: "other", "jobId": job.job_id})  # fmt: skip
+        assert other.status_code == 404, (route_name, other.get_body())
+        error = body(other)["error"]
+        assert error["code"] == "OperationNotFound" and error["target"] == "jobId" and job.job_id in error["message"]

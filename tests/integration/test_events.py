@@ -14,9 +14,33 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
 from devhost.azurite import free_port
 from shared.config import Settings, load_settings
-from shared.models import EvaluationOptions, JobStatus, TrainingJobRecord, parse_datetime, utc_now
+from shared.jobs.apply import apply_operation, create_operation
+from shared.jobs.kinds import (
+    DEPLOYMENT,
+    DEPLOYMENT_DELETION,
+    DEPLOYMENT_SWAP,
+    EXPORTED_MODEL,
+    EXTRACTION,
+    IMPORT,
+    RESOURCES_ASSIGNMENT,
+    JobKind,
+)
+from shared.models import (
+    EvaluationOptions,
+    JobStatus,
+    OperationJobRecord,
+    TrainingJobRecord,
+    parse_datetime,
+    utc_now,
+)
 from shared.storage.events import (
+    DEPLOYMENT_JOB_STATUS_CHANGED,
+    DEPLOYMENT_RESOURCES_JOB_STATUS_CHANGED,
+    DEPLOYMENT_SWAP_JOB_STATUS_CHANGED,
     EVENT_SOURCE,
+    EXPORTED_MODEL_JOB_STATUS_CHANGED,
+    EXTRACTION_JOB_STATUS_CHANGED,
+    OPERATION_JOB_STATUS_CHANGED,
     TRAINING_JOB_PROGRESSED,
     TRAINING_JOB_STATUS_CHANGED,
     JobEventPublisher,
@@ -108,3 +132,34 @@ def test_unreachable_queue_is_logged_not_raised(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.WARNING, logger="shared.storage.events"):
         JobEventPublisher(settings).publish(TRAINING_JOB_STATUS_CHANGED, "projects/p/train/jobs/j", {})
     assert any("event not published" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("kind", "event_type"),
+    [
+        (DEPLOYMENT, DEPLOYMENT_JOB_STATUS_CHANGED),
+        (DEPLOYMENT_DELETION, DEPLOYMENT_JOB_STATUS_CHANGED),
+        (DEPLOYMENT_SWAP, DEPLOYMENT_SWAP_JOB_STATUS_CHANGED),
+        (RESOURCES_ASSIGNMENT, DEPLOYMENT_RESOURCES_JOB_STATUS_CHANGED),
+        (EXPORTED_MODEL, EXPORTED_MODEL_JOB_STATUS_CHANGED),
+        (EXTRACTION, EXTRACTION_JOB_STATUS_CHANGED),
+        (IMPORT, OPERATION_JOB_STATUS_CHANGED),  # the earlier kinds keep the generic type
+    ],
+)
+def test_each_job_kind_publishes_its_own_event_type(settings: Settings, kind: JobKind, event_type: str) -> None:
+    # Through the job framework itself: the row is created, then moves to running; both are published.
+    job = create_operation(settings, kind, "proj")
+    apply_operation(settings, kind, "proj", job.job_id, lambda record: setattr(record, "status", JobStatus.RUNNING))
+    events = [json.loads(content) for content in receive_all(settings)]
+    assert [(e["type"], e["data"]["status"]) for e in events] == [(event_type, "notStarted"), (event_type, "running")]
+    assert {e["subject"] for e in events} == {f"projects/{kind.scope('proj')}/jobs/{kind.name}/{job.job_id}"}
+    assert events[0]["data"]["kind"] == kind.name and events[0]["data"]["jobId"] == job.job_id
+
+
+def test_an_operation_event_needs_an_operation_type(settings: Settings) -> None:
+    job = make_job()
+    with pytest.raises(ValueError, match="not an operation job event type"):
+        JobEventPublisher(settings).publish_operation_job(
+            OperationJobRecord("import", "proj", "j", JobStatus.RUNNING, job.created, job.created, job.expiration),
+            TRAINING_JOB_PROGRESSED,
+        )
