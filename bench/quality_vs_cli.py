@@ -27,7 +27,8 @@ Same wall-clock budget, exactly:
 Runs alternate A B A B ... and medians are reported for ``--repeats N``.
 
 ``--in-process`` compares training configurations instead of the whole service: the CLI and one arm per
-``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process), all
+``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process; the
+transfer version needs ``--transfer-base FOLDER --transfer-sha256 HEX``, as the app settings would), all
 under the same wall-clock budget ``--budget``, rotated per repeat, with F1, words/s at prediction, CPU
 seconds and model size as medians and ranges; ``--budget-kind cpu`` makes the budget CPU seconds, for a
 loaded machine (see bench/side_by_side.py).
@@ -248,7 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
     )
+    parser.add_argument("--transfer-base", type=Path, help="pipeline folder for the transfer version's arm")
+    parser.add_argument("--transfer-sha256", help="sha256 of that folder's manifest (shared/ner/transfer.py)")
     args = parser.parse_args(argv)
+    if args.transfer_base:
+        from shared.ner import transfer
+
+        transfer.configure_base(args.transfer_base, args.transfer_sha256)  # verified before the runs
     if args.quick:
         args.budget, args.probe_seconds = 30.0, 6.0
     folders = args.folders or default_datasets()
