@@ -90,7 +90,7 @@ def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         ds,
         train,
         test,
-        arms=["cli", *args.arm],
+        arms=args.arm if args.skip_cli else ["cli", *args.arm],
         repeats=args.repeats,
         budget=args.budget,
         seed=args.seed,
@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--arm", action="append", default=[], help="[name:]trainingConfigVersion[,section.key=value...]"
+    )
+    parser.add_argument(
+        "--skip-cli", action="store_true", help="--in-process: only the arms (the CLI is seed-deterministic)"
     )
     parser.add_argument("--transfer-base", type=Path, help="pipeline folder for the transfer version's arm")
     parser.add_argument("--transfer-sha256", help="sha256 of that folder's manifest (shared/ner/transfer.py)")
