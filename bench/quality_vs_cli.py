@@ -27,7 +27,8 @@ Same wall-clock budget, exactly:
 Runs alternate A B A B ... and medians are reported for ``--repeats N``.
 
 ``--in-process`` compares training configurations instead of the whole service: the CLI and one arm per
-``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process), all
+``--arm [name:]trainingConfigVersion[,section.key=value...]`` (the service's trainer in this process; the
+transfer version needs ``--transfer-base FOLDER --transfer-sha256 HEX``, as the app settings would), all
 under the same wall-clock budget ``--budget``, rotated per repeat, with F1, words/s at prediction, CPU
 seconds and model size as medians and ranges; ``--budget-kind cpu`` makes the budget CPU seconds, for a
 loaded machine (see bench/side_by_side.py). ``--folds K`` cross-validates instead of using one split
@@ -97,7 +98,7 @@ def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         ds,
         train,
         test,
-        arms=["cli", *args.arm],
+        arms=args.arm if args.skip_cli else ["cli", *args.arm],
         repeats=args.repeats,
         budget=args.budget,
         seed=args.seed,
@@ -329,10 +330,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge-folds", nargs="+", type=Path, help="pool the runs of these --only-folds result files; nothing runs"
     )
+    parser.add_argument(
+        "--skip-cli", action="store_true", help="--in-process: only the arms (the CLI is seed-deterministic)"
+    )
+    parser.add_argument("--transfer-base", type=Path, help="pipeline folder for the transfer version's arm")
+    parser.add_argument("--transfer-sha256", help="sha256 of that folder's manifest (shared/ner/transfer.py)")
     args = parser.parse_args(argv)
     if args.merge_folds:
         write_result("quality_vs_cli_merged", merge_folds(args.merge_folds))
         return 0
+    if args.transfer_base:
+        from shared.ner import transfer
+
+        transfer.configure_base(args.transfer_base, args.transfer_sha256)  # verified before the runs
     if args.quick:
         args.budget, args.probe_seconds = 30.0, 6.0
     folders = args.folders or default_datasets()

@@ -10,7 +10,6 @@ from functions.operations import start_operation
 from shared.config import get_settings
 from shared.models import TrainedModelRecord
 from shared.operations import snapshots
-from shared.operations.requests import LOAD_SNAPSHOT, get_operation_job
 from shared.service import trained_models
 
 bp = df.Blueprint()
@@ -82,6 +81,6 @@ async def load_model_snapshot(req: func.HttpRequest, client: df.DurableOrchestra
 @_http.api_handler
 def get_load_snapshot_job(req: func.HttpRequest) -> func.HttpResponse:
     """Status of a load-snapshot job."""
-    name, job_id = _http.route(req, "projectName"), _http.route(req, "jobId")
-    job = get_operation_job(get_settings(), LOAD_SNAPSHOT, name, job_id)
+    name, label, job_id = _http.route(req, "projectName"), _http.route(req, "trainedModelLabel"), _http.route(req, "jobId")
+    job = snapshots.get_load_snapshot_job(get_settings(), name, label, job_id)
     return _http.job_response(job.to_public())

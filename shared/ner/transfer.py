@@ -7,12 +7,15 @@ package) and the sha256 of its manifest. The manifest lists every file of the fo
     cd FOLDER && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 
 and its own sha256 (``... | sha256sum``) is the expected value. Nothing is read before the manifest
-matches, and then only data: ``config.cfg`` (parsed, never executed; the tok2vec block may name only
-spaCy's own registered functions), ``vocab/`` (the static vectors) and ``tok2vec/model`` (weights). No
-Python file of the folder or of a package around it is imported.
+matches, and then only data: ``config.cfg`` (parsed, never executed; the blocks used may name only
+spaCy's own registered functions), ``vocab/`` (the static vectors) and the weights of the tok2vec used
+(``ner/model`` or ``tok2vec/model``). No Python file of the folder or of a package around it is imported.
 
-A transfer model reuses the base's tok2vec (architecture and initial weights, fine-tuned) and trains its
-own ner head. The base's vectors are loaded once per process and shared by every pipeline built on it:
+A transfer model reuses a tok2vec of the base (architecture and initial weights, fine-tuned) and trains
+its own ner head. When the base's ner has a tok2vec of its own (spaCy's ``*_core_web_sm/md/lg``
+pipelines do: their shared ``tok2vec`` component serves the tagger and parser), that one is used: it
+was trained for entities, and measured better (BENCHMARKS.md, "Transfer preset"); otherwise the
+base's ``tok2vec`` component. The base's vectors are loaded once per process and shared by every pipeline built on it:
 they are not copied into checkpoints or models (``nlp.to_bytes(exclude=["vectors"])``), and a transfer
 model loads only in a process where the same base (same manifest digest) is configured.
 """
@@ -57,7 +60,10 @@ class VerifiedBase:
     digest: str
     lang: str
     tok2vec: dict[str, Any]
+    ner_model: dict[str, Any] | None = None
+    """The base ner's model block when its own tok2vec is the one reused (None: the tok2vec component's)."""
     _vectors: Vectors | None = None
+    _weights: bytes | None = None
 
     def vectors(self) -> Vectors:
         """The base's static vectors, read once per process."""
@@ -69,7 +75,22 @@ class VerifiedBase:
             return self._vectors
 
     def tok2vec_weights(self) -> bytes:
-        return (self.folder / "tok2vec" / "model").read_bytes()
+        """The reused tok2vec's trained weights (``Model.to_bytes``), read once per process."""
+        with _LOCK:
+            if self._weights is None:
+                self._weights = (
+                    self._ner_tok2vec_weights()
+                    if self.ner_model is not None
+                    else (self.folder / "tok2vec" / "model").read_bytes()
+                )
+            return self._weights
+
+    def _ner_tok2vec_weights(self) -> bytes:
+        # the ner's model is tok2vec -> projection -> state layers; its weights carry their dimensions,
+        # so the block builds with nO unset and the tok2vec (first layer of the "tok2vec" ref) is cut out
+        model = registry.resolve({"model": dict(self.ner_model or {})})["model"]
+        model.from_bytes((self.folder / "ner" / "model").read_bytes())
+        return bytes(model.get_ref("tok2vec").layers[0].to_bytes())
 
 
 def manifest(folder: Path) -> str:
@@ -109,15 +130,34 @@ def verify_base(folder: Path, expected_sha256: str) -> VerifiedBase:
     try:
         config = Config().from_disk(folder / "config.cfg", interpolate=True)
         lang = str(config["nlp"]["lang"])
-        tok2vec = dict(config["components"]["tok2vec"])
+        components = dict(config["components"])
     except (OSError, KeyError, ValueError) as exc:
-        raise TrainingFailed("The transfer base pipeline has no readable tok2vec component.") from exc
-    if tok2vec.get("factory") != "tok2vec" or not (folder / "tok2vec" / "model").is_file():
-        raise TrainingFailed("The transfer base pipeline has no trained tok2vec component.")
-    foreign = [name for name in _registered_names(tok2vec) if not name.startswith(ALLOWED_PREFIXES)]
+        raise TrainingFailed("The transfer base pipeline has no readable config.") from exc
+    ner_model = _ner_with_own_tok2vec(folder, components)
+    if ner_model is not None:
+        tok2vec: dict[str, Any] = {"factory": "tok2vec", "model": dict(ner_model["tok2vec"])}
+        used = ner_model  # built to read its weights
+    else:
+        tok2vec = dict(components.get("tok2vec") or {})
+        used = tok2vec
+        if tok2vec.get("factory") != "tok2vec" or not (folder / "tok2vec" / "model").is_file():
+            raise TrainingFailed("The transfer base pipeline has no trained tok2vec component.")
+    foreign = [name for name in _registered_names(used) if not name.startswith(ALLOWED_PREFIXES)]
     if foreign:
         raise TrainingFailed(f"The transfer base's tok2vec uses functions outside spaCy: {sorted(foreign)}.")
-    return VerifiedBase(folder=folder, digest=digest, lang=lang, tok2vec=tok2vec)
+    return VerifiedBase(folder=folder, digest=digest, lang=lang, tok2vec=tok2vec, ner_model=ner_model)
+
+
+def _ner_with_own_tok2vec(folder: Path, components: dict[str, Any]) -> dict[str, Any] | None:
+    """The base ner's model block if that ner embeds its own tok2vec (not a listener) and has weights."""
+    ner = components.get("ner")
+    model = ner.get("model") if isinstance(ner, dict) else None
+    if not isinstance(model, dict) or not (folder / "ner" / "model").is_file():
+        return None
+    inner = model.get("tok2vec")
+    if not isinstance(inner, dict) or inner.get("@architectures") != "spacy.Tok2Vec.v2":
+        return None  # a listener (it reads the shared tok2vec) or an architecture this does not cut out
+    return dict(model)
 
 
 _LOCK = threading.RLock()

@@ -28,6 +28,17 @@ def _digest_by_shell(folder: Path) -> str:
     return output.stdout.split()[0]
 
 
+def _initialised_with_vectors(config: Config, width: int) -> tuple[Any, Any, list[Example]]:
+    """A pipeline from ``config`` with random static vectors for the tiny corpus's words, initialised."""
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    rng = numpy.random.default_rng(width)
+    nlp.vocab.reset_vectors(width=width)
+    for word in "Alice Smith Paris Bob Jones Berlin Rome London Vienna lives moved the in".split():
+        nlp.vocab.set_vector(word, rng.random(width, dtype=numpy.float32))
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in tiny_ner.docs(nlp)]
+    return nlp, nlp.initialize(get_examples=lambda: examples), examples
+
+
 @pytest.fixture(scope="module")
 def base_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small pretrained-like pipeline: static vectors + a tok2vec using them (+ a tagger-free ner)."""
@@ -35,16 +46,47 @@ def base_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         config_versions.config_text(config_versions.EFFICIENCY, "en"), interpolate=False
     )
     config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
-    nlp = load_model_from_config(config, auto_fill=True, validate=True)
-    rng = numpy.random.default_rng(0)
-    nlp.vocab.reset_vectors(width=16)
-    for word in "Alice Smith Paris Bob Jones Berlin Rome London Vienna lives moved the in".split():
-        nlp.vocab.set_vector(word, rng.random(16, dtype=numpy.float32))
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in tiny_ner.docs(nlp)]
-    nlp.initialize(get_examples=lambda: examples)
+    nlp, _, _ = _initialised_with_vectors(config, width=16)
     folder = tmp_path_factory.mktemp("base") / "en_base"
     nlp.to_disk(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def ner_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """A base shaped like spaCy's core pipelines: a ner with a tok2vec of its own (here, no tok2vec pipe).
+
+    Returns the folder and the ner's tok2vec weights after a few updates (so not any fresh init's).
+    """
+    config = Config().from_str(
+        config_versions.config_text(config_versions.EFFICIENCY, "en"), interpolate=False
+    )
+    config["nlp"]["pipeline"] = ["ner"]
+    del config["components"]["tok2vec"]
+    config["components"]["ner"]["model"]["tok2vec"] = {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {
+            "@architectures": "spacy.MultiHashEmbed.v2",
+            "width": 32,
+            "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+            "rows": [500, 100, 100, 100],
+            "include_static_vectors": True,
+        },
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 32,
+            "depth": 2,
+            "window_size": 1,
+            "maxout_pieces": 3,
+        },
+    }
+    nlp, optimizer, examples = _initialised_with_vectors(config, width=8)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    folder = tmp_path_factory.mktemp("nerbase") / "en_ner_base"
+    nlp.to_disk(folder)
+    weights = nlp.get_pipe("ner").model.get_ref("tok2vec").layers[0].to_bytes()  # type: ignore[attr-defined]
+    return folder, weights
 
 
 @pytest.fixture
@@ -109,6 +151,19 @@ def test_transfer_training_starts_from_the_base_and_shares_its_vectors(
     transfer.configure_base(None, None)
     with pytest.raises(TrainingFailed, match="not configured"):
         training.load_model(model_bytes)
+
+
+def test_a_ner_with_its_own_tok2vec_gives_that_tok2vec(ner_base: tuple[Path, bytes]) -> None:
+    folder, ner_weights = ner_base
+    base = transfer.configure_base(folder, _digest_by_shell(folder))
+    try:
+        assert base is not None and base.tok2vec["model"]["encode"]["width"] == 32
+        start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
+        initial = training.load_model(training.current_model_bytes(start))
+        assert initial.get_pipe("tok2vec").model.to_bytes() == ner_weights  # type: ignore[attr-defined]
+        assert initial.vocab.vectors is base.vectors()
+    finally:
+        transfer.configure_base(None, None)
 
 
 def test_other_languages_fall_back_to_the_default(configured: transfer.VerifiedBase) -> None:
