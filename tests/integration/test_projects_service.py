@@ -265,6 +265,9 @@ def test_load_snapshot_restores_the_models_assets(settings: Settings, sample: tu
     assert [d["location"] for d in assets["assets"]["documents"]] == [
         d["location"] for d in snapshot["assets"]["documents"]
     ]
+    assert snapshots.get_load_snapshot_job(settings, "orders", "m1", job.job_id).job_id == job.job_id
+    with pytest.raises(OperationNotFound):  # the job loads m1: not found under another model's URL
+        snapshots.get_load_snapshot_job(settings, "orders", "m2", job.job_id)
 
 
 def test_delete_removes_project_models_and_blobs(settings: Settings, sample: tuple[str, dict[str, Any]]) -> None:
