@@ -53,9 +53,13 @@ class ServiceClient:
             raise RuntimeError(f"import of {project} ended {job.get('status')}: {job.get('errors')}")
         return elapsed, job
 
-    def start_training(self, project: str, label: str, evaluation: dict[str, Any]) -> tuple[float, str]:
+    def start_training(
+        self, project: str, label: str, evaluation: dict[str, Any], config_version: str = "latest"
+    ) -> tuple[float, str]:
         """POST :train; returns (seconds to the 202, operation-location)."""
-        body: dict[str, Any] = {"modelLabel": label, "trainingConfigVersion": "latest", "evaluationOptions": evaluation}
+        body: dict[str, Any] = {
+            "modelLabel": label, "trainingConfigVersion": config_version, "evaluationOptions": evaluation
+        }  # fmt: skip
         t0 = time.perf_counter()
         r = self.session.post(
             f"{self.project_url(project)}/:train", params=self.params, json=body, timeout=120
