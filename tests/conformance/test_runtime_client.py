@@ -30,7 +30,15 @@ import pytest
 import regex
 
 from devhost.azurite import Azurite
-from tests.e2e.conftest import KEY, Api, HostNames, HostProcess, host_factory, imported_sample, train  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401
+    KEY,
+    Api,
+    HostNames,
+    HostProcess,
+    host_factory,
+    imported_sample,
+    train_and_deploy,
+)
 
 pytestmark = [pytest.mark.conformance, pytest.mark.e2e, pytest.mark.slow]
 
@@ -70,12 +78,7 @@ def deployed(host: HostProcess, azurite: Azurite, names: HostNames) -> dict[str,
     api = Api(host.endpoint)
     project = f"{names.tag}-ta5"
     imported_sample(api, azurite.connection_string, project, documents=DOCUMENTS)
-    job = api.wait_job(train(api, project, "m1"), timeout=TRAINING_TIMEOUT)
-    assert job["status"] == "succeeded", job
-    response = api.request("PUT", f"{project}/deployments/prod", json_body={"trainedModelLabel": "m1"})
-    assert response.status_code == 202, response.text
-    deployment = api.wait_job(response.headers["operation-location"])
-    assert deployment["status"] == "succeeded", deployment
+    train_and_deploy(api, project, timeout=TRAINING_TIMEOUT)
     return {"project": project, "documents": generate_sample_documents(documents=DOCUMENTS)}
 
 

@@ -287,6 +287,16 @@ def train(api: Api, project: str, label: str, **extra: Any) -> str:
     return assert_operation_location(response, api.endpoint, f"{project}/train/jobs/")
 
 
+def train_and_deploy(api: Api, project: str, *, label: str = "m1", deployment: str = "prod", timeout: float = 600.0) -> None:
+    """Train ``label`` on an imported project and deploy it as ``deployment``; both jobs must succeed."""
+    job = api.wait_job(train(api, project, label), timeout=timeout)
+    assert job["status"] == "succeeded", job
+    response = api.request("PUT", f"{project}/deployments/{deployment}", json_body={"trainedModelLabel": label})
+    assert response.status_code == 202, response.text
+    deployed = api.wait_job(response.headers["operation-location"])
+    assert deployed["status"] == "succeeded", deployed
+
+
 def queue_client(connection: str, queue: str) -> QueueClient:
     """A queue client that speaks base64 text, as the Functions queue extension does."""
     return QueueClient.from_connection_string(

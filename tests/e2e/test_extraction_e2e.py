@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
     assert_error,
     eventually,
     imported_sample,
-    train,
+    train_and_deploy,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
@@ -63,12 +63,7 @@ def deployed(api: Api, azurite: Azurite, names: HostNames) -> dict[str, Any]:
 
     project = f"{names.tag}-rt"
     imported_sample(api, azurite.connection_string, project, documents=DOCUMENTS)
-    job = api.wait_job(train(api, project, "m1"), timeout=TRAINING_TIMEOUT)
-    assert job["status"] == "succeeded", job
-    response = api.request("PUT", f"{project}/deployments/prod", json_body={"trainedModelLabel": "m1"})
-    assert response.status_code == 202, response.text
-    deployment = api.wait_job(response.headers["operation-location"])
-    assert deployment["status"] == "succeeded", deployment
+    train_and_deploy(api, project, timeout=TRAINING_TIMEOUT)
     documents = {document.location: document for document in generate_sample_documents(documents=DOCUMENTS)}
     return {"project": project, "documents": documents}
 
