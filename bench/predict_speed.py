@@ -1,0 +1,123 @@
+"""Prediction speed of two training configurations, measured side by side in one process.
+
+One model per ``trainingConfigVersion`` is trained briefly with the service's trainer (``--steps`` steps,
+same seed and documents; speed depends on the architecture, hardly on how long it trained), then both
+predict the test documents' texts with ``nlp.pipe`` in alternating rounds (A B, then B A, ...), so drift
+of a shared machine hits both alike. Per round: words (tokens) per CPU second of this process for each
+model and their ratio. Reported: the median and range of each, and the models' sizes. The cluster table
+(and any shared vectors) is loaded before the first round, as in a worker that has served before.
+
+Usage::
+
+    .venv/bin/python -m bench.predict_speed /work/shared/data/wnut17 --rounds 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.datasets import choose_split, dev_carve, doc_bin, load_dataset
+from bench.machine import machine_info, write_result
+from bench.side_by_side import _test_texts
+
+
+def train_briefly(ds: Any, train: list[str], *, version: str, steps: int, seed: int) -> bytes:
+    from shared.ner.training import TrainingOptions, best_model_bytes, init_checkpoint, train_chunk
+
+    rest, dev = dev_carve(ds, train, seed)
+    train_bin, _ = doc_bin(ds, rest)
+    dev_bin, _ = doc_bin(ds, dev)
+    options = TrainingOptions(
+        lang=ds.lang,
+        labels=sorted(ds.project.entity_categories),
+        max_steps=steps,
+        patience=0,
+        eval_frequency=steps,
+        seed=seed,
+        config_version=version,
+    )
+    result = train_chunk(init_checkpoint(options, [train_bin]), [train_bin], [dev_bin])
+    return best_model_bytes(result.checkpoint)
+
+
+def words_per_cpu_second(nlp: Any, texts: list[str]) -> float:
+    start = time.process_time()
+    words = sum(len(doc) for doc in nlp.pipe(texts))
+    return words / max(time.process_time() - start, 1e-9)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--baseline", default="2022-05-01", help="trainingConfigVersion measured against")
+    parser.add_argument("--candidate", default="2026-11-29", help="trainingConfigVersion measured")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from shared.ner.training import load_model
+
+    ds = load_dataset(args.folder)
+    train, test, _ = choose_split(ds, "auto", args.seed)
+    texts = _test_texts(ds, test)
+    arms = {"baseline": args.baseline, "candidate": args.candidate}
+    models = {
+        arm: train_briefly(ds, train, version=v, steps=args.steps, seed=args.seed) for arm, v in arms.items()
+    }
+    nlps = {arm: load_model(data) for arm, data in models.items()}
+    for nlp in nlps.values():  # warm: first pipe pays lazy loading (cluster table, vectors)
+        words_per_cpu_second(nlp, texts[:5])
+
+    rates: dict[str, list[float]] = {arm: [] for arm in arms}
+    ratios: list[float] = []
+    for round_index in range(args.rounds):
+        order = ["baseline", "candidate"] if round_index % 2 == 0 else ["candidate", "baseline"]
+        measured = {arm: words_per_cpu_second(nlps[arm], texts) for arm in order}
+        for arm, rate in measured.items():
+            rates[arm].append(rate)
+        ratios.append(measured["candidate"] / measured["baseline"])
+        print(
+            f"round {round_index}: {arms['baseline']} {measured['baseline']:,.0f}  "
+            f"{arms['candidate']} {measured['candidate']:,.0f} words/CPU-s  ratio {ratios[-1]:.3f}",
+            flush=True,
+        )
+
+    words = sum(len(doc) for doc in nlps["baseline"].pipe(texts))
+    summary = {
+        arm: {
+            "version": version,
+            "words_per_cpu_second_median": statistics.median(rates[arm]),
+            "range": [min(rates[arm]), max(rates[arm])],
+            "model_mib": len(models[arm]) / 2**20,
+        }
+        for arm, version in arms.items()
+    }
+    summary["ratio"] = {"median": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
+    print(
+        f"\n{ds.name}: {len(test)} test documents, {words:,} words per pass, {args.rounds} rounds\n"
+        f"{args.candidate} / {args.baseline} words per CPU-s: median {summary['ratio']['median']:.3f} "
+        f"(range {min(ratios):.3f}-{max(ratios):.3f}); model size "
+        f"{summary['candidate']['model_mib']:.1f} / {summary['baseline']['model_mib']:.1f} MiB"
+    )
+    write_result(
+        "predict_speed",
+        {
+            "dataset": ds.name,
+            "args": vars(args) | {"folder": str(args.folder)},
+            "summary": summary,
+            "rounds": rates,
+            "ratios": ratios,
+            "machine": machine_info(),
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
