@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-frequency", type=int, default=100, help="the finest evaluation period")
     parser.add_argument("--patience", type=int, nargs="+", default=[200, 300, 400, 600])
     parser.add_argument("--periods", type=int, nargs="+", default=[100, 200])
-    parser.add_argument("--version", default="2026-11-29", help="trainingConfigVersion")
+    parser.add_argument("--version", default="latest", help="trainingConfigVersion")
     parser.add_argument(
         "--merge", type=Path, nargs="+", help="summarise these result files' runs; nothing runs"
     )

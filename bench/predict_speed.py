@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--baseline", default="2022-05-01", help="trainingConfigVersion measured against")
-    parser.add_argument("--candidate", default="2026-11-29", help="trainingConfigVersion measured")
+    parser.add_argument("--candidate", default="latest", help="trainingConfigVersion measured")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)

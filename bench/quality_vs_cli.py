@@ -118,7 +118,7 @@ def run_in_process(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
 def run_cross_validation(ds: Any, args: argparse.Namespace) -> dict[str, Any]:
     """``--folds K``: every arm on every fold (its dev set carved from the fold's train part, as the
     service does), the same budget per fold; pooled micro-F1 over all folds plus the per-fold spread."""
-    arms = ["cli", *args.arm]
+    arms = args.arm if args.skip_cli else ["cli", *args.arm]
     runs: list[dict[str, Any]] = []
     for fold, (train, test) in enumerate(folds(ds, args.folds, args.seed)):
         if args.only_folds and fold not in args.only_folds:
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "--merge-folds", nargs="+", type=Path, help="pool the runs of these --only-folds result files; nothing runs"
     )
     parser.add_argument(
-        "--skip-cli", action="store_true", help="--in-process: only the arms (the CLI is seed-deterministic)"
+        "--skip-cli", action="store_true", help="--in-process: only the arms (compare with the CLI runs of another result file, e.g. with --merge-folds)"
     )
     parser.add_argument("--transfer-base", type=Path, help="pipeline folder for the transfer version's arm")
     parser.add_argument("--transfer-sha256", help="sha256 of that folder's manifest (shared/ner/transfer.py)")

@@ -22,8 +22,9 @@ CONFIG_DIR = Path(__file__).resolve().with_name("configs")
 
 EFFICIENCY = "2022-05-01"
 EFFICIENCY_CLUSTERS = "2026-11-29"
+CLUSTERS_FASTER_LEARNING = "2026-11-29.1"
 TRANSFER = "2026-11-29-transfer"
-LATEST = EFFICIENCY_CLUSTERS
+LATEST = CLUSTERS_FASTER_LEARNING
 """What ``"latest"`` resolves to."""
 
 TRANSFER_SETTINGS = ("NER_TRANSFER_BASE_PATH", "NER_TRANSFER_BASE_SHA256")
@@ -82,6 +83,16 @@ VERSIONS: dict[str, ConfigVersion] = {
             description=(
                 "Efficiency config plus Brown-cluster features from spacy-lookups-data "
                 f"({', '.join(sorted(CLUSTER_TABLE_SHA256))}); other languages use {EFFICIENCY}."
+            ),
+        ),
+        ConfigVersion(
+            version=CLUSTERS_FASTER_LEARNING,
+            config_file="2026-11-29.1.cfg",
+            languages=frozenset(CLUSTER_TABLE_SHA256),
+            fallback=EFFICIENCY,
+            description=(
+                f"{EFFICIENCY_CLUSTERS} with Adam's learning rate doubled to 0.002; other languages use "
+                f"{EFFICIENCY}."
             ),
         ),
         ConfigVersion(

@@ -90,7 +90,7 @@ def plan_export(settings: Settings, project_name: str, name: str, body: Any) -> 
                 f"Model '{model.label}' was trained with trainingConfigVersion {config_versions.TRANSFER}, whose "
                 "tok2vec and vectors come from this service's configured base pipeline and are not stored with "
                 f"the model, so it cannot be exported; retrain it with {config_versions.EFFICIENCY} or "
-                f"{config_versions.EFFICIENCY_CLUSTERS} to export it."
+                f"{config_versions.LATEST} to export it."
             ),
             target="trainedModelLabel",
         )

@@ -168,7 +168,7 @@ def test_models_and_evaluation(project_client: Any) -> None:
     models = list(project_client.project.list_trained_models())
     assert [model.label for model in models] == ["m1"]
     model = project_client.trained_model.get_trained_model("m1")
-    assert model.has_snapshot is True and model.model_training_config_version == "2026-11-29"
+    assert model.has_snapshot is True and model.model_training_config_version == "2026-11-29.1"
 
     summary = project_client.trained_model.get_model_evaluation_summary("m1")
     assert summary.project_kind == "CustomEntityRecognition"

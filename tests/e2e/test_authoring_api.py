@@ -145,7 +145,7 @@ def test_training_config_versions(api: Api) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["nextLink"] is None
-    assert [item["trainingConfigVersion"] for item in body["value"]] == ["2022-05-01", "2026-11-29"]  # no transfer base configured
+    assert [item["trainingConfigVersion"] for item in body["value"]] == ["2022-05-01", "2026-11-29", "2026-11-29.1"]  # no transfer base configured
     assert all(set(item) == {"trainingConfigVersion", "modelExpirationDate"} for item in body["value"])
     response = api.get("global/training-config-versions", params={"projectKind": "CustomSingleLabelClassification"})
     assert_error(response, 400, "InvalidArgument", "CustomSingleLabelClassification")
@@ -432,7 +432,7 @@ def test_models_get_list_and_unknown_model(api: Api, trained: dict[str, Any]) ->
         "label", "modelId", "lastTrainedDateTime", "lastTrainingDurationInSeconds", "modelExpirationDate",
         "modelTrainingConfigVersion", "hasSnapshot",
     }  # fmt: skip
-    assert model["modelTrainingConfigVersion"] == "2026-11-29" and model["hasSnapshot"] is True
+    assert model["modelTrainingConfigVersion"] == "2026-11-29.1" and model["hasSnapshot"] is True
     assert model["modelId"].startswith("m1-")
     for method, path in (
         ("GET", f"{project}/models/nope"),

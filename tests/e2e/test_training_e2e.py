@@ -103,7 +103,7 @@ def test_training_succeeds_with_times_and_registers_the_model(api: Api, sample: 
     assert job["status"] == "succeeded", job
     assert job["errors"] == []
     result = job["result"]
-    assert result["modelLabel"] == "quality" and result["trainingConfigVersion"] == "2026-11-29"  # "latest"
+    assert result["modelLabel"] == "quality" and result["trainingConfigVersion"] == "2026-11-29.1"  # "latest"
     training, evaluation = result["trainingStatus"], result["evaluationStatus"]
     for state in (training, evaluation):
         assert state["status"] == "succeeded" and state["percentComplete"] == 100

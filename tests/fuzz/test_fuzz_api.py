@@ -101,7 +101,7 @@ hostile_text = st.one_of(
 )
 bodies_by_key = {
     "modelLabel": st.one_of(valid_names, hostile_text, json_values),
-    "trainingConfigVersion": st.one_of(st.sampled_from(["latest", "2022-05-01", "2026-11-29"]), json_values),
+    "trainingConfigVersion": st.one_of(st.sampled_from(["latest", "2022-05-01", "2026-11-29", "2026-11-29.1"]), json_values),
     "evaluationOptions": st.one_of(
         st.fixed_dictionaries(
             {},

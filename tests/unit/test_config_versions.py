@@ -45,7 +45,7 @@ def test_the_cluster_layer_sees_the_tokens_clusters() -> None:
 def test_a_language_without_clusters_trains_with_the_fallback_config() -> None:
     version = config_versions.effective_version(config_versions.EFFICIENCY_CLUSTERS, "fr")
     assert version.version == config_versions.EFFICIENCY
-    assert config_versions.effective_version("latest", "en").version == config_versions.EFFICIENCY_CLUSTERS
+    assert config_versions.effective_version("latest", "en").version == config_versions.LATEST
     options = tiny_ner.options("latest", lang="fr", max_steps=2, eval_frequency=1)
     checkpoint = training.init_checkpoint(options, [tiny_ner.doc_bin("fr")])
     assert options.config_version == config_versions.LATEST  # "latest" is recorded as what it resolves to

@@ -190,7 +190,7 @@ def test_the_train_request_and_the_versions_list_follow_the_settings(base_folder
     with pytest.raises(InvalidArgument, match="NER_TRANSFER_BASE_PATH"):
         _validate_train_body(body)
     listed = [item["trainingConfigVersion"] for item in training_config_versions(settings())]
-    assert listed == [config_versions.EFFICIENCY, config_versions.EFFICIENCY_CLUSTERS]
+    assert listed == [config_versions.EFFICIENCY, config_versions.EFFICIENCY_CLUSTERS, config_versions.CLUSTERS_FASTER_LEARNING]
 
     wrong = settings(str(base_folder), "ab" * 32)  # a base that does not match: refused, and the 400 says so
     assert training_config_versions(wrong) == training_config_versions()
