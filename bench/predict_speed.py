@@ -1,11 +1,12 @@
 """Prediction speed of two training configurations, measured side by side in one process.
 
-One model per ``trainingConfigVersion`` is trained briefly with the service's trainer (``--steps`` steps,
-same seed and documents; speed depends on the architecture, hardly on how long it trained), then both
-predict the test documents' texts with ``nlp.pipe`` in alternating rounds (A B, then B A, ...), so drift
-of a shared machine hits both alike. Per round: words (tokens) per CPU second of this process for each
-model and their ratio. Reported: the median and range of each, and the models' sizes. The cluster table
-(and any shared vectors) is loaded before the first round, as in a worker that has served before.
+One model per ``trainingConfigVersion`` is trained briefly on the train split with the service's trainer
+(``--steps`` steps, same seed and documents; speed depends on the architecture, hardly on how long it
+trained). Then both predict every document's texts (``--texts test``: only the test documents') with
+``nlp.pipe`` in alternating rounds (A B, then B A, ...), so drift of a shared machine hits both alike. Per
+round: words (tokens) per CPU second of this process for each model and their ratio. Reported: the median
+and range of each, and the models' sizes. The cluster table (and any shared vectors) is loaded before the
+first round, as in a worker that has served before.
 
 Usage::
 
@@ -59,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--texts", choices=["all", "test"], default="all", help="documents whose texts are predicted"
+    )
     args = parser.parse_args(argv)
 
     from shared.ner.training import load_model
 
     ds = load_dataset(args.folder)
     train, test, _ = choose_split(ds, "auto", args.seed)
-    texts = _test_texts(ds, test)
+    # every document's text (speed needs no labels): a pass long enough to time on a small dataset
+    texts = _test_texts(ds, [d.location for d in ds.project.documents] if args.texts == "all" else test)
     arms = {"baseline": args.baseline, "candidate": args.candidate}
     models = {
         arm: train_briefly(ds, train, version=v, steps=args.steps, seed=args.seed) for arm, v in arms.items()
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary["ratio"] = {"median": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
     print(
-        f"\n{ds.name}: {len(test)} test documents, {words:,} words per pass, {args.rounds} rounds\n"
+        f"\n{ds.name}: {len(texts)} texts ({args.texts} documents), {words:,} words per pass, {args.rounds} rounds\n"
         f"{args.candidate} / {args.baseline} words per CPU-s: median {summary['ratio']['median']:.3f} "
         f"(range {min(ratios):.3f}-{max(ratios):.3f}); model size "
         f"{summary['candidate']['model_mib']:.1f} / {summary['baseline']['model_mib']:.1f} MiB"
