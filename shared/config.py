@@ -130,7 +130,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         heartbeat_timeout_seconds=_int(env, "NER_HEARTBEAT_TIMEOUT_SECONDS", 900, problems),
         train_max_steps=_int(env, "NER_TRAIN_MAX_STEPS", 2000, problems),
         train_chunk_seconds=_float(env, "NER_TRAIN_CHUNK_SECONDS", 30.0, problems),
-        train_patience=_int(env, "NER_TRAIN_PATIENCE", 600, problems),
+        train_patience=_int(env, "NER_TRAIN_PATIENCE", 400, problems),
         train_eval_frequency=_int(env, "NER_TRAIN_EVAL_FREQUENCY", 100, problems),
         model_cache_size=_int(env, "NER_MODEL_CACHE_SIZE", 4, problems),
         extraction_batch_documents=_int(env, "NER_EXTRACTION_BATCH_DOCUMENTS", 5, problems),
