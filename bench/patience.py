@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "--merge", type=Path, nargs="+", help="summarise these result files' runs; nothing runs"
     )
     args = parser.parse_args(argv)
+    machine_at_start = machine_info()  # its load average is the one at the start
 
     ds = load_dataset(args.folder)
     if args.merge:
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             "args": {k: str(v) for k, v in vars(args).items()},
             "runs": runs,
             "rows": rows,
-            "machine": machine_info(),
+            "machine": machine_at_start,
         },
     )
     return 0

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "--texts", choices=["all", "test"], default="all", help="documents whose texts are predicted"
     )
     args = parser.parse_args(argv)
+    machine_at_start = machine_info()  # its load average is the one at the start
 
     from shared.ner.training import load_model
 
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "summary": summary,
             "rounds": rates,
             "ratios": ratios,
-            "machine": machine_info(),
+            "machine": machine_at_start,
         },
     )
     return 0
