@@ -25,19 +25,21 @@ from typing import Any
 from bench.datasets import choose_split, load_dataset
 from bench.direct import run_direct
 from bench.machine import machine_info, median, write_result
+from bench.stack import default_service_settings
 
 
 def _candidate(job: tuple[str, int, int, float, int]) -> dict[str, Any]:
     folder, seed, dev_seed, seconds, eval_frequency = job
     ds = load_dataset(Path(folder))
     train, test, _ = choose_split(ds, "auto", 0)
-    # the service's defaults (shared/config.py) for max steps and patience
+    # the service's documented defaults (local.settings.sample.json) for max steps and patience
+    settings = default_service_settings()
     run = run_direct(
         ds,
         train,
         test,
-        max_steps=2000,
-        patience=600,
+        max_steps=int(settings["NER_TRAIN_MAX_STEPS"]),
+        patience=int(settings["NER_TRAIN_PATIENCE"]),
         eval_frequency=eval_frequency,
         seed=seed,
         max_seconds=seconds,
