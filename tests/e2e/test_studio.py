@@ -10,6 +10,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ NONE = "$none"
 
 
 def pct(value: float) -> str:
-    """The page's percentage format (one decimal), applied to the API's number."""
-    return f"{100 * value:.1f}%"
+    """The page's percentage format, applied to the API's number: JavaScript's ``(100 * v).toFixed(1)``, which
+    rounds an exact tie up (56.25 -> "56.3") where Python's format rounds it to even ("56.2")."""
+    exact = Decimal(100 * value)  # the float's exact binary value, as toFixed sees it
+    return f"{exact.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 @pytest.fixture(scope="module")
