@@ -10,8 +10,20 @@ from bench.datasets import Dataset, dev_carve, doc_bin
 from bench.scoring import micro, score_predictions
 
 
+def train_and_dev_bins(ds: Dataset, train: Sequence[str], seed: int) -> tuple[bytes, bytes, list[str]]:
+    """(training DocBin, dev DocBin, dev locations): the service's dev carve out of ``train``, converted."""
+    rest, dev = dev_carve(ds, train, seed)
+    return doc_bin(ds, rest)[0], doc_bin(ds, dev)[0], dev
+
+
 def direct_training_options(
-    ds: Dataset, *, max_steps: int, patience: int, eval_frequency: int, seed: int
+    ds: Dataset,
+    *,
+    max_steps: int,
+    patience: int,
+    eval_frequency: int,
+    seed: int,
+    config_version: str = "latest",
 ) -> Any:
     from shared.ner.training import TrainingOptions
 
@@ -22,6 +34,7 @@ def direct_training_options(
         patience=patience,
         eval_frequency=eval_frequency,
         seed=seed,
+        config_version=config_version,
     )
 
 
@@ -43,9 +56,7 @@ def run_direct(
     from shared.ner.training import best_model_bytes, init_checkpoint, load_model, predict_spans, train_chunk
 
     t0 = time.perf_counter()
-    rest, dev = dev_carve(ds, train, seed if dev_seed is None else dev_seed)
-    train_bin, _ = doc_bin(ds, rest)
-    dev_bin, _ = doc_bin(ds, dev)
+    train_bin, dev_bin, _ = train_and_dev_bins(ds, train, seed if dev_seed is None else dev_seed)
     options = direct_training_options(
         ds, max_steps=max_steps, patience=patience, eval_frequency=eval_frequency, seed=seed
     )
@@ -77,9 +88,7 @@ def probe_steps_per_second(
     """Training throughput of the service's trainer on these documents (steps/s, dev evaluations included)."""
     from shared.ner.training import init_checkpoint, train_chunk
 
-    rest, dev = dev_carve(ds, train, seed)
-    train_bin, _ = doc_bin(ds, rest)
-    dev_bin, _ = doc_bin(ds, dev)
+    train_bin, dev_bin, _ = train_and_dev_bins(ds, train, seed)
     options = direct_training_options(
         ds, max_steps=10**7, patience=10**7, eval_frequency=eval_frequency, seed=seed
     )

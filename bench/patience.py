@@ -34,7 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.datasets import Dataset, choose_split, dev_carve, doc_bin, folds, load_dataset
+from bench.datasets import Dataset, choose_split, folds, load_dataset
+from bench.direct import direct_training_options, train_and_dev_bins
 from bench.machine import machine_info, write_result
 from bench.scoring import score_predictions
 
@@ -66,7 +67,7 @@ def record_run(
 ) -> dict[str, Any]:
     """Train one split to ``max_steps`` (no early stopping); every evaluation's dev score, the test counts of
     the evaluated weights, and the training CPU seconds used up to it."""
-    from shared.ner.training import TrainingOptions, init_checkpoint, loop, predict_spans, train_chunk
+    from shared.ner.training import init_checkpoint, loop, predict_spans, train_chunk
 
     evaluations: list[dict[str, Any]] = []
     outside = 0.0  # CPU seconds spent scoring test documents: not part of training
@@ -84,12 +85,9 @@ def record_run(
         return dev_score
 
     cpu0 = time.process_time()
-    rest, dev = dev_carve(ds, train, seed)
-    train_bin, _ = doc_bin(ds, rest)
-    dev_bin, _ = doc_bin(ds, dev)
-    options = TrainingOptions(
-        lang=ds.lang,
-        labels=sorted(ds.project.entity_categories),
+    train_bin, dev_bin, dev = train_and_dev_bins(ds, train, seed)
+    options = direct_training_options(
+        ds,
         max_steps=max_steps,
         patience=0,  # no early stopping: every patience is replayed from this one run
         eval_frequency=eval_frequency,

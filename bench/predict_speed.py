@@ -18,38 +18,24 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.datasets import choose_split, dev_carve, doc_bin, load_dataset
+from bench.datasets import choose_split, load_dataset
+from bench.direct import direct_training_options, train_and_dev_bins
 from bench.machine import machine_info, write_result
-from bench.side_by_side import _test_texts
+from bench.side_by_side import _test_texts, words_per_cpu_second
 
 
 def train_briefly(ds: Any, train: list[str], *, version: str, steps: int, seed: int) -> bytes:
-    from shared.ner.training import TrainingOptions, best_model_bytes, init_checkpoint, train_chunk
+    from shared.ner.training import best_model_bytes, init_checkpoint, train_chunk
 
-    rest, dev = dev_carve(ds, train, seed)
-    train_bin, _ = doc_bin(ds, rest)
-    dev_bin, _ = doc_bin(ds, dev)
-    options = TrainingOptions(
-        lang=ds.lang,
-        labels=sorted(ds.project.entity_categories),
-        max_steps=steps,
-        patience=0,
-        eval_frequency=steps,
-        seed=seed,
-        config_version=version,
+    train_bin, dev_bin, _ = train_and_dev_bins(ds, train, seed)
+    options = direct_training_options(
+        ds, max_steps=steps, patience=0, eval_frequency=steps, seed=seed, config_version=version
     )
     result = train_chunk(init_checkpoint(options, [train_bin]), [train_bin], [dev_bin])
     return best_model_bytes(result.checkpoint)
-
-
-def words_per_cpu_second(nlp: Any, texts: list[str]) -> float:
-    start = time.process_time()
-    words = sum(len(doc) for doc in nlp.pipe(texts))
-    return words / max(time.process_time() - start, 1e-9)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     nlps = {arm: load_model(data) for arm, data in models.items()}
     for nlp in nlps.values():  # warm: first pipe pays lazy loading (cluster table, vectors)
-        words_per_cpu_second(nlp, texts[:5])
+        words_per_cpu_second(nlp, texts[:5], passes=1)
 
     rates: dict[str, list[float]] = {arm: [] for arm in arms}
     ratios: list[float] = []
     for round_index in range(args.rounds):
         order = ["baseline", "candidate"] if round_index % 2 == 0 else ["candidate", "baseline"]
-        measured = {arm: words_per_cpu_second(nlps[arm], texts * args.passes) for arm in order}
+        measured = {arm: words_per_cpu_second(nlps[arm], texts * args.passes, passes=1) for arm in order}
         for arm, rate in measured.items():
             rates[arm].append(rate)
         ratios.append(measured["candidate"] / measured["baseline"])
