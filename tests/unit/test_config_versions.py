@@ -60,3 +60,12 @@ def test_unknown_versions_are_refused_naming_the_field_and_old_checkpoints_keep_
     options = TrainingOptions(lang="en", labels=["X"], max_steps=1, patience=0, eval_frequency=1, seed=0)
     before_versions = {key: value for key, value in options.to_dict().items() if key != "config_version"}
     assert TrainingOptions.from_dict(before_versions).config_version == config_versions.EFFICIENCY
+
+
+@pytest.mark.parametrize("config_file", sorted({v.config_file for v in config_versions.VERSIONS.values()}))
+def test_every_config_file_has_exactly_spacys_sections(config_file: str) -> None:
+    # a stray "[...]" text line parses as a section of its own and would be saved into every model
+    config = spacy.util.load_config(config_versions.CONFIG_DIR / config_file)
+    assert set(config) == {
+        "paths", "system", "nlp", "corpora", "training", "initialize", "components", "pretraining"
+    }
