@@ -4,7 +4,10 @@ One model per ``trainingConfigVersion`` is trained briefly on the train split wi
 (``--steps`` steps, same seed and documents; speed depends on the architecture, hardly on how long it
 trained). Then both predict every document's texts (``--texts test``: only the test documents') with
 ``nlp.pipe`` in alternating rounds (A B, then B A, ...), so drift of a shared machine hits both alike. Per
-round: words (tokens) per CPU second of this process for each model and their ratio. Reported: the median
+round: words (tokens) per CPU second of this process for each model and their ratio. ``--through pipe``
+(default) times ``nlp.pipe``; ``--through extraction`` times what an extraction activity runs,
+``shared.extraction.prediction.predict_entities`` (batches of 16 documents, plus the replay that scores
+each entity's confidence). Reported: the median
 and range of each, and the models' sizes. The cluster table (and any shared vectors) is loaded before the
 first round, as in a worker that has served before.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,19 @@ def train_briefly(ds: Any, train: list[str], *, version: str, steps: int, seed: 
     return best_model_bytes(result.checkpoint)
 
 
+def extraction_words_per_cpu_second(nlp: Any, texts: list[str], passes: int = 3) -> float:
+    """As ``words_per_cpu_second``, through the extraction activity's ``predict_entities``."""
+    from shared.extraction.prediction import predict_entities
+
+    words = sum(len(nlp.make_doc(text)) for text in texts)  # counted untimed: tokenizing is timed below
+    rates = []
+    for _ in range(passes):
+        start = time.process_time()
+        predict_entities(nlp, texts)
+        rates.append(words / max(time.process_time() - start, 1e-9))
+    return statistics.median(rates)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -47,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--passes", type=int, default=5, help="passes over the texts per timed measurement")
+    parser.add_argument(
+        "--through", choices=["pipe", "extraction"], default="pipe", help="what is timed (see the docstring)"
+    )
     parser.add_argument(
         "--texts", choices=["all", "test"], default="all", help="documents whose texts are predicted"
     )
@@ -64,14 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         arm: train_briefly(ds, train, version=v, steps=args.steps, seed=args.seed) for arm, v in arms.items()
     }
     nlps = {arm: load_model(data) for arm, data in models.items()}
+    measure = words_per_cpu_second if args.through == "pipe" else extraction_words_per_cpu_second
     for nlp in nlps.values():  # warm: first pipe pays lazy loading (cluster table, vectors)
-        words_per_cpu_second(nlp, texts[:5], passes=1)
+        measure(nlp, texts[:5], passes=1)
 
     rates: dict[str, list[float]] = {arm: [] for arm in arms}
     ratios: list[float] = []
     for round_index in range(args.rounds):
         order = ["baseline", "candidate"] if round_index % 2 == 0 else ["candidate", "baseline"]
-        measured = {arm: words_per_cpu_second(nlps[arm], texts * args.passes, passes=1) for arm in order}
+        measured = {arm: measure(nlps[arm], texts * args.passes, passes=1) for arm in order}
         for arm, rate in measured.items():
             rates[arm].append(rate)
         ratios.append(measured["candidate"] / measured["baseline"])
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary["ratio"] = {"median": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
     print(
-        f"\n{ds.name}: {len(texts)} texts ({args.texts} documents), {words:,} words per pass, {args.passes} passes per measurement, {args.rounds} rounds\n"
+        f"\n{ds.name}: {len(texts)} texts ({args.texts} documents) through {args.through}, {words:,} words per pass, {args.passes} passes per measurement, {args.rounds} rounds\n"
         f"{args.candidate} / {args.baseline} words per CPU-s: median {summary['ratio']['median']:.3f} "
         f"(range {min(ratios):.3f}-{max(ratios):.3f}); model size "
         f"{summary['candidate']['model_mib']:.1f} / {summary['baseline']['model_mib']:.1f} MiB"

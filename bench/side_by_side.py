@@ -116,6 +116,7 @@ def run_version(
     budget_kind: str = "wall",
 ) -> dict[str, Any]:
     """The service's trainer with ``version``'s config (plus ``overrides``) under a wall or CPU budget."""
+    from bench import layers  # noqa: F401  (registers bench-only layers that an arm's override may name)
     from bench.tune_defaults import patched_config
     from shared.ner import config_versions
     from shared.ner.training import (

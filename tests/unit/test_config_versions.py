@@ -8,7 +8,7 @@ import spacy
 from shared.errors import InvalidArgument
 from shared.ner import config_versions, training
 from shared.ner.training import TrainingOptions
-from shared.ner.training.cluster_embed import ARCHITECTURE
+from shared.ner.training.cluster_embed import ARCHITECTURE, cluster_embedding
 from tests.unit import tiny_ner
 
 pytestmark = pytest.mark.slow
@@ -41,6 +41,18 @@ def test_the_cluster_layer_sees_the_tokens_clusters() -> None:
     assert features.shape == (2, 8)
     assert features[0, 4:].tolist() == [11, 11, 11, 11] and features[1, 4:].tolist() == [0, 0, 0, 0]
 
+
+
+@pytest.mark.parametrize(("sum_clusters", "columns"), [(False, 8), (True, 5)])
+def test_summed_cluster_embeddings_narrow_the_mixing_layer(sum_clusters: bool, columns: int) -> None:
+    # the benchmark-only variant (BENCHMARKS.md section 7e): four attribute columns plus one summed cluster column
+    layer = cluster_embedding(8, ["NORM", "PREFIX", "SUFFIX", "SHAPE"], [50] * 4, [50] * 4, "en", sum_clusters=sum_clusters)
+    docs = [spacy.blank("en").make_doc("the qqqzzzx")]
+    layer.initialize(X=docs)
+    mixer = layer.layers[-2]  # with_array(Maxout)
+    assert mixer.layers[0].get_dim("nI") == 8 * columns
+    (vectors,) = layer.predict(docs)
+    assert vectors.shape == (2, 8)
 
 def test_a_language_without_clusters_trains_with_the_fallback_config() -> None:
     version = config_versions.effective_version(config_versions.EFFICIENCY_CLUSTERS, "fr")

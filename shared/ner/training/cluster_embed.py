@@ -18,7 +18,7 @@ import numpy
 from spacy.attrs import LOWER, ORTH
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import HashEmbed, Maxout, Model, chain, concatenate, list2ragged, ragged2list, with_array
+from thinc.api import HashEmbed, Maxout, Model, add, chain, concatenate, list2ragged, ragged2list, with_array
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from shared.ner.clusters import FEATURES, ClusterTable, cluster_table
@@ -43,6 +43,35 @@ def _extract(model: Model[list[Doc], list[Ints2d]], docs: list[Doc], is_train: b
     return features, lambda d_features: []
 
 
+def cluster_embedding(
+    width: int, attrs: list[str], rows: list[int], cluster_rows: list[int], lang: str, *, sum_clusters: bool = False
+) -> Model[list[Doc], list[Floats2d]]:
+    """The layer of :func:`cluster_hash_embed`; ``sum_clusters`` adds the four cluster embeddings into one
+    column instead of concatenating them. No version uses that: it predicts ~5 % faster but scored lower on
+    loan-agreements (BENCHMARKS.md section 7e, where ``bench/layers.py`` registers it for the benchmarks)."""
+    if len(rows) != len(attrs):
+        raise ValueError(f"Mismatched lengths: {len(rows)} rows for {len(attrs)} attrs")
+    if len(cluster_rows) != FEATURES:
+        raise ValueError(f"cluster_rows needs {FEATURES} values, got {len(cluster_rows)}")
+    # seeds 8, 9, ... per column, as MultiHashEmbed numbers them
+    embeddings: list[Model[Ints2d, Floats2d]] = [
+        HashEmbed(width, size, column=index, seed=8 + index, dropout=0.0)
+        for index, size in enumerate([*rows, *cluster_rows])
+    ]
+    if sum_clusters:  # the cluster and its ancestors as one vector: the mixing layer's input stays narrow
+        embeddings = [*embeddings[: len(rows)], add(*embeddings[len(rows) :])]
+    max_out: Model[Ragged, Ragged] = with_array(
+        Maxout(width, width * len(embeddings), nP=3, dropout=0.0, normalize=True)
+    )
+    return chain(
+        cluster_feature_extractor(attrs, cluster_table(lang)),
+        cast(Model[list[Ints2d], Ragged], list2ragged()),
+        with_array(concatenate(*embeddings)),
+        max_out,
+        ragged2list(),
+    )
+
+
 @registry.architectures(ARCHITECTURE)
 def cluster_hash_embed(
     width: int, attrs: list[str], rows: list[int], cluster_rows: list[int], lang: str
@@ -56,23 +85,4 @@ def cluster_hash_embed(
         cluster_rows: Rows of the tables of the cluster id and its 4, 8 and 12-bit ancestors.
         lang: Language whose cluster table is used (``${nlp.lang}``).
     """
-    if len(rows) != len(attrs):
-        raise ValueError(f"Mismatched lengths: {len(rows)} rows for {len(attrs)} attrs")
-    if len(cluster_rows) != FEATURES:
-        raise ValueError(f"cluster_rows needs {FEATURES} values, got {len(cluster_rows)}")
-    all_rows = [*rows, *cluster_rows]
-    # seeds 8, 9, ... per column, as MultiHashEmbed numbers them
-    embeddings: list[Model[Ints2d, Floats2d]] = [
-        HashEmbed(width, size, column=index, seed=8 + index, dropout=0.0)
-        for index, size in enumerate(all_rows)
-    ]
-    max_out: Model[Ragged, Ragged] = with_array(
-        Maxout(width, width * len(embeddings), nP=3, dropout=0.0, normalize=True)
-    )
-    return chain(
-        cluster_feature_extractor(attrs, cluster_table(lang)),
-        cast(Model[list[Ints2d], Ragged], list2ragged()),
-        with_array(concatenate(*embeddings)),
-        max_out,
-        ragged2list(),
-    )
+    return cluster_embedding(width, attrs, rows, cluster_rows, lang)
