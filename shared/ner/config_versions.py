@@ -48,6 +48,8 @@ class ConfigVersion:
             best score was reached). False keeps the earlier model, as every version so far does: the
             spaCy rule was measured and did not help (BENCHMARKS.md section 7.1); the flag lets the
             benchmark (``version.later_ties=true`` arms) and a future version use it.
+        transfer_ner_head: A transfer version also starts the ner's hidden layers from the base's ner
+            (:func:`shared.ner.transfer.load_base_weights`).
     """
 
     version: str
@@ -57,6 +59,7 @@ class ConfigVersion:
     description: str
     transfer: bool = False
     later_ties: bool = False
+    transfer_ner_head: bool = False
 
     def applies_to(self, lang: str) -> bool:
         if self.transfer:

@@ -15,7 +15,9 @@ A transfer model reuses a tok2vec of the base (architecture and initial weights,
 its own ner head. When the base's ner has a tok2vec of its own (spaCy's ``*_core_web_sm/md/lg``
 pipelines do: their shared ``tok2vec`` component serves the tagger and parser), that one is used: it
 was trained for entities, and measured better (BENCHMARKS.md, "Transfer preset"); otherwise the
-base's ``tok2vec`` component. The base's vectors are loaded once per process and shared by every pipeline built on it:
+base's ``tok2vec`` component. A version with ``transfer_ner_head`` also starts the ner's hidden layers
+from that base ner's (none does: it measured no better at equal budget, BENCHMARKS.md section 7e).
+The base's vectors are loaded once per process and shared by every pipeline built on it:
 they are not copied into checkpoints or models (``nlp.to_bytes(exclude=["vectors"])``), and a transfer
 model loads only in a process where the same base (same manifest digest) is configured.
 """
@@ -64,6 +66,7 @@ class VerifiedBase:
     """The base ner's model block when its own tok2vec is the one reused (None: the tok2vec component's)."""
     _vectors: Vectors | None = None
     _weights: bytes | None = None
+    _head: dict[str, tuple[dict[str, int | None], bytes]] | None = None
 
     def vectors(self) -> Vectors:
         """The base's static vectors, read once per process."""
@@ -86,11 +89,24 @@ class VerifiedBase:
             return self._weights
 
     def _ner_tok2vec_weights(self) -> bytes:
+        return bytes(self._base_ner().get_ref("tok2vec").layers[0].to_bytes())
+
+    def ner_head_weights(self) -> dict[str, tuple[dict[str, int | None], bytes]] | None:
+        """The base ner's hidden layers, the tok2vec's projection and the state layer ``lower``, as
+        ``{name: (dimensions, weights)}``, read once per process; None when the base's ner does not
+        embed its own tok2vec."""
+        if self.ner_model is None:
+            return None
+        with _LOCK:
+            if self._head is None:
+                self._head = {name: (_dims(layer), bytes(layer.to_bytes())) for name, layer in _head(self._base_ner()).items()}
+            return self._head
+
+    def _base_ner(self) -> Any:
         # the ner's model is tok2vec -> projection -> state layers; its weights carry their dimensions,
-        # so the block builds with nO unset and the tok2vec (first layer of the "tok2vec" ref) is cut out
+        # so the block builds with nO unset; the parts are cut out by their refs
         model = registry.resolve({"model": dict(self.ner_model or {})})["model"]
-        model.from_bytes((self.folder / "ner" / "model").read_bytes())
-        return bytes(model.get_ref("tok2vec").layers[0].to_bytes())
+        return model.from_bytes((self.folder / "ner" / "model").read_bytes())
 
 
 def manifest(folder: Path) -> str:
@@ -243,8 +259,32 @@ def transfer_config(head_config: str, base: VerifiedBase) -> str:
     return config.to_str()
 
 
-def load_base_weights(nlp: Language) -> None:
-    """Overwrite the initialised tok2vec of a transfer pipeline with the base's trained weights."""
+def load_base_weights(nlp: Language, *, ner_head: bool = False) -> None:
+    """Overwrite the initialised tok2vec of a transfer pipeline with the base's trained weights.
+
+    ``ner_head`` also starts the ner's hidden layers (projection and state layer) from the base ner's,
+    when the base has them in the same shapes; only the output layer, one row per transition of the
+    project's own labels, stays new.
+    """
     callback = nlp.config["nlp"].get("after_creation") or {}
     base = base_for(str(callback.get("manifest_sha256", "")))
     nlp.get_pipe("tok2vec").model.from_bytes(base.tok2vec_weights())  # type: ignore[attr-defined]
+    base_head = base.ner_head_weights() if ner_head else None
+    if base_head is None:
+        return
+    head = _head(nlp.get_pipe("ner").model)  # type: ignore[attr-defined]
+    if any(_dims(layer) != base_head[name][0] for name, layer in head.items()):
+        # e.g. another hidden width: the head starts fresh, as in the tok2vec-only version
+        logger.warning("The transfer base's ner layers have other dimensions; only its tok2vec is used.")
+        return
+    for name, layer in head.items():
+        layer.from_bytes(base_head[name][1])
+
+
+def _head(ner_model: Any) -> dict[str, Any]:
+    """A ner model's hidden layers below its output layer (spaCy's TransitionBasedParser refs)."""
+    return {"projection": ner_model.get_ref("tok2vec").layers[-1], "lower": ner_model.get_ref("lower")}
+
+
+def _dims(layer: Any) -> dict[str, int | None]:
+    return {dim: layer.maybe_get_dim(dim) for dim in layer.dim_names}

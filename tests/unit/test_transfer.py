@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy
 import pytest
+import spacy
 import srsly
 from spacy.training import Example
 from spacy.util import load_model_from_config
@@ -165,6 +167,37 @@ def test_a_ner_with_its_own_tok2vec_gives_that_tok2vec(ner_base: tuple[Path, byt
     finally:
         transfer.configure_base(None, None)
 
+
+
+@pytest.mark.parametrize("ner_head", [True, False])
+def test_the_ner_head_can_start_from_the_base_ners_hidden_layers(
+    ner_base: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch, ner_head: bool
+) -> None:
+    # no version ships with the flag (BENCHMARKS.md section 7e); benchmarks set it per arm
+    flagged = dataclasses.replace(config_versions.VERSIONS[config_versions.TRANSFER], transfer_ner_head=ner_head)
+    monkeypatch.setitem(config_versions.VERSIONS, config_versions.TRANSFER, flagged)
+    folder, _ = ner_base
+    base = transfer.configure_base(folder, _digest_by_shell(folder))
+    try:
+        base_ner = spacy.load(folder).get_pipe("ner").model  # type: ignore[attr-defined]
+        start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
+        ner = training.load_model(training.current_model_bytes(start)).get_pipe("ner").model  # type: ignore[attr-defined]
+        assert base is not None and base.ner_head_weights() is not None
+        same = {
+            name: layer(ner).to_bytes() == layer(base_ner).to_bytes()
+            for name, layer in {
+                "lower": lambda model: model.get_ref("lower"),
+                "projection": lambda model: model.get_ref("tok2vec").layers[-1],
+                "upper": lambda model: model.get_ref("upper"),  # the output layer always starts fresh
+            }.items()
+        }
+        assert same == {"lower": ner_head, "projection": ner_head, "upper": False}
+    finally:
+        transfer.configure_base(None, None)
+
+
+def test_a_base_without_a_ner_tok2vec_gives_no_head(configured: transfer.VerifiedBase) -> None:
+    assert configured.ner_head_weights() is None
 
 def test_other_languages_fall_back_to_the_default(configured: transfer.VerifiedBase) -> None:
     assert (

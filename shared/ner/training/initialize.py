@@ -42,8 +42,9 @@ def init_checkpoint(options: TrainingOptions, train_doc_bins: Sequence[bytes]) -
         raise InvalidArgument("There are no training documents to train on.", target="train")
     # Examples are rebuilt on each call instead of being held: initialisation walks them a few times.
     optimizer = nlp.initialize(get_examples=lambda: corpus.examples(nlp))
-    if effective_version(options.config_version, options.lang).transfer:
-        load_base_weights(nlp)  # start from the base's trained tok2vec, not the random one
+    version = effective_version(options.config_version, options.lang)
+    if version.transfer:  # start from the base's trained tok2vec, not the random one
+        load_base_weights(nlp, ner_head=version.transfer_ner_head)
     state: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "options": options.to_dict(),
