@@ -59,9 +59,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"job {repeat} ended {job.get('status')}: {job.get('errors')}")
             summary = client.evaluation_summary(project, f"m{repeat}")
             f1 = summary["customEntityRecognitionEvaluation"]["microF1"]
-            steps = (job.get("result") or {}).get("trainingStatus", {})
-            runs.append({"seconds": round(seconds, 2), "microF1": f1, "trainingStatus": steps})
-            print(f"job {repeat}: {seconds:.1f} s, micro-F1 {f1:.3f}")
+            result = job.get("result") or {}
+            version = result.get("trainingConfigVersion")  # what "latest" resolved to
+            runs.append(
+                {
+                    "seconds": round(seconds, 2),
+                    "microF1": f1,
+                    "trainingConfigVersion": version,
+                    "trainingStatus": result.get("trainingStatus", {}),
+                }
+            )
+            print(f"job {repeat}: {seconds:.1f} s, micro-F1 {f1:.3f}, trainingConfigVersion {version}")
     times = [run["seconds"] for run in runs]
     print(
         f"{ds.name} ({args.config}): median {median(times):.1f} s, range {min(times):.1f}-{max(times):.1f} s"
