@@ -66,7 +66,7 @@ class VerifiedBase:
     """The base ner's model block when its own tok2vec is the one reused (None: the tok2vec component's)."""
     _vectors: Vectors | None = None
     _weights: bytes | None = None
-    _head: dict[str, tuple[dict[str, int | None], bytes]] | None = None
+    _head_weights: dict[str, tuple[dict[str, int | None], bytes]] | None = None
 
     def vectors(self) -> Vectors:
         """The base's static vectors, read once per process."""
@@ -98,9 +98,10 @@ class VerifiedBase:
         if self.ner_model is None:
             return None
         with _LOCK:
-            if self._head is None:
-                self._head = {name: (_dims(layer), bytes(layer.to_bytes())) for name, layer in _head(self._base_ner()).items()}
-            return self._head
+            if self._head_weights is None:
+                ner = self._base_ner()
+                self._head_weights = {name: (_dims(layer), bytes(layer.to_bytes())) for name, layer in _head(ner).items()}
+            return self._head_weights
 
     def _base_ner(self) -> Any:
         # the ner's model is tok2vec -> projection -> state layers; its weights carry their dimensions,

@@ -196,6 +196,27 @@ def test_the_ner_head_can_start_from_the_base_ners_hidden_layers(
         transfer.configure_base(None, None)
 
 
+
+def test_a_base_ner_of_other_dimensions_leaves_the_head_fresh(
+    ner_base: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    flagged = dataclasses.replace(config_versions.VERSIONS[config_versions.TRANSFER], transfer_ner_head=True)
+    monkeypatch.setitem(config_versions.VERSIONS, config_versions.TRANSFER, flagged)
+    folder, _ = ner_base
+    base = transfer.configure_base(folder, _digest_by_shell(folder))
+    try:
+        assert base is not None
+        real = base.ner_head_weights()
+        assert real is not None
+        wider = {name: ({**dims, "nO": (dims.get("nO") or 0) + 1}, weights) for name, (dims, weights) in real.items()}
+        monkeypatch.setattr(base, "_head_weights", wider)  # as a base with another hidden width would give
+        start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
+        ner = training.load_model(training.current_model_bytes(start)).get_pipe("ner").model  # type: ignore[attr-defined]
+        assert ner.get_ref("lower").to_bytes() != spacy.load(folder).get_pipe("ner").model.get_ref("lower").to_bytes()  # type: ignore[attr-defined]
+        assert "other dimensions" in caplog.text
+    finally:
+        transfer.configure_base(None, None)
+
 def test_a_base_without_a_ner_tok2vec_gives_no_head(configured: transfer.VerifiedBase) -> None:
     assert configured.ner_head_weights() is None
 
