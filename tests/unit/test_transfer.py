@@ -169,53 +169,54 @@ def test_a_ner_with_its_own_tok2vec_gives_that_tok2vec(ner_base: tuple[Path, byt
 
 
 
-@pytest.mark.parametrize("ner_head", [True, False])
-def test_the_ner_head_can_start_from_the_base_ners_hidden_layers(
-    ner_base: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch, ner_head: bool
-) -> None:
+@pytest.fixture
+def ner_base_configured(ner_base: tuple[Path, bytes]) -> Iterator[transfer.VerifiedBase]:
+    folder, _ = ner_base
+    base = transfer.configure_base(folder, _digest_by_shell(folder))
+    assert base is not None
+    yield base
+    transfer.configure_base(None, None)
+
+
+def _initial_transfer_ner(monkeypatch: pytest.MonkeyPatch, *, ner_head: bool) -> Any:
+    """The ner model of a fresh transfer checkpoint, with the version's ``transfer_ner_head`` set as given."""
     # no version ships with the flag (BENCHMARKS.md section 7e); benchmarks set it per arm
     flagged = dataclasses.replace(config_versions.VERSIONS[config_versions.TRANSFER], transfer_ner_head=ner_head)
     monkeypatch.setitem(config_versions.VERSIONS, config_versions.TRANSFER, flagged)
-    folder, _ = ner_base
-    base = transfer.configure_base(folder, _digest_by_shell(folder))
-    try:
-        base_ner = spacy.load(folder).get_pipe("ner").model  # type: ignore[attr-defined]
-        start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
-        ner = training.load_model(training.current_model_bytes(start)).get_pipe("ner").model  # type: ignore[attr-defined]
-        assert base is not None and base.ner_head_weights() is not None
-        same = {
-            name: layer(ner).to_bytes() == layer(base_ner).to_bytes()
-            for name, layer in {
-                "lower": lambda model: model.get_ref("lower"),
-                "projection": lambda model: model.get_ref("tok2vec").layers[-1],
-                "upper": lambda model: model.get_ref("upper"),  # the output layer always starts fresh
-            }.items()
-        }
-        assert same == {"lower": ner_head, "projection": ner_head, "upper": False}
-    finally:
-        transfer.configure_base(None, None)
+    start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
+    return training.load_model(training.current_model_bytes(start)).get_pipe("ner").model  # type: ignore[attr-defined]
 
+
+@pytest.mark.parametrize("ner_head", [True, False])
+def test_the_ner_head_can_start_from_the_base_ners_hidden_layers(
+    ner_base_configured: transfer.VerifiedBase, monkeypatch: pytest.MonkeyPatch, ner_head: bool
+) -> None:
+    base_ner = spacy.load(ner_base_configured.folder).get_pipe("ner").model  # type: ignore[attr-defined]
+    ner = _initial_transfer_ner(monkeypatch, ner_head=ner_head)
+    assert ner_base_configured.ner_head_weights() is not None
+    same = {
+        name: layer(ner).to_bytes() == layer(base_ner).to_bytes()
+        for name, layer in {
+            "lower": lambda model: model.get_ref("lower"),
+            "projection": lambda model: model.get_ref("tok2vec").layers[-1],
+            "upper": lambda model: model.get_ref("upper"),  # the output layer always starts fresh
+        }.items()
+    }
+    assert same == {"lower": ner_head, "projection": ner_head, "upper": False}
 
 
 def test_a_base_ner_of_other_dimensions_leaves_the_head_fresh(
-    ner_base: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ner_base_configured: transfer.VerifiedBase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    flagged = dataclasses.replace(config_versions.VERSIONS[config_versions.TRANSFER], transfer_ner_head=True)
-    monkeypatch.setitem(config_versions.VERSIONS, config_versions.TRANSFER, flagged)
-    folder, _ = ner_base
-    base = transfer.configure_base(folder, _digest_by_shell(folder))
-    try:
-        assert base is not None
-        real = base.ner_head_weights()
-        assert real is not None
-        wider = {name: ({**dims, "nO": (dims.get("nO") or 0) + 1}, weights) for name, (dims, weights) in real.items()}
-        monkeypatch.setattr(base, "_head_weights", wider)  # as a base with another hidden width would give
-        start = training.init_checkpoint(tiny_ner.options(config_versions.TRANSFER), [tiny_ner.doc_bin()])
-        ner = training.load_model(training.current_model_bytes(start)).get_pipe("ner").model  # type: ignore[attr-defined]
-        assert ner.get_ref("lower").to_bytes() != spacy.load(folder).get_pipe("ner").model.get_ref("lower").to_bytes()  # type: ignore[attr-defined]
-        assert "other dimensions" in caplog.text
-    finally:
-        transfer.configure_base(None, None)
+    real = ner_base_configured.ner_head_weights()
+    assert real is not None
+    wider = {name: ({**dims, "nO": (dims.get("nO") or 0) + 1}, weights) for name, (dims, weights) in real.items()}
+    monkeypatch.setattr(ner_base_configured, "_head_weights", wider)  # as a base with another hidden width gives
+    ner = _initial_transfer_ner(monkeypatch, ner_head=True)
+    base_ner = spacy.load(ner_base_configured.folder).get_pipe("ner").model  # type: ignore[attr-defined]
+    assert ner.get_ref("lower").to_bytes() != base_ner.get_ref("lower").to_bytes()
+    assert "other dimensions" in caplog.text
+
 
 def test_a_base_without_a_ner_tok2vec_gives_no_head(configured: transfer.VerifiedBase) -> None:
     assert configured.ner_head_weights() is None
