@@ -2,14 +2,13 @@
 
 One model per ``trainingConfigVersion`` is trained briefly on the train split with the service's trainer
 (``--steps`` steps, same seed and documents; speed depends on the architecture, hardly on how long it
-trained). Then both predict every document's texts (``--texts test``: only the test documents') with
-``nlp.pipe`` in alternating rounds (A B, then B A, ...), so drift of a shared machine hits both alike. Per
-round: words (tokens) per CPU second of this process for each model and their ratio. ``--through pipe``
+trained). Then both predict every document's texts (``--texts test``: only the test documents') in
+alternating rounds (A B, then B A, ...), so drift of a shared machine hits both alike. ``--through pipe``
 (default) times ``nlp.pipe``; ``--through extraction`` times what an extraction activity runs,
 ``shared.extraction.prediction.predict_entities`` (batches of 16 documents, plus the replay that scores
-each entity's confidence). Reported: the median
-and range of each, and the models' sizes. The cluster table (and any shared vectors) is loaded before the
-first round, as in a worker that has served before.
+each entity's confidence). Per round: words (tokens) per CPU second of this process for each model and
+their ratio. Reported: the median and range of each, and the models' sizes. The cluster table (and any
+shared vectors) is loaded before the first round, as in a worker that has served before.
 
 Usage::
 

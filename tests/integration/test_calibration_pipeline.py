@@ -33,6 +33,9 @@ from tests.integration.test_training_pipeline import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CALIBRATION_FIELDS = {"method", "slope", "intercept", "devPredictions", "devCorrect", "reason"}
+CONFIG_VERSION = "2026-11-29"
+"""Learning rate 0.001: after 30 steps its model is still wrong on some dev predictions, which a fitted
+calibrator needs; latest (0.002) gets this small dev set entirely right by then."""
 
 
 @pytest.fixture
@@ -99,9 +102,7 @@ def _extract(settings: Settings, model_blob: str, texts: list[str]) -> list[list
 
 def test_a_trained_model_gets_a_calibrator_that_the_runtime_applies(settings: Settings, unique_name: str) -> None:
     import_project(settings, f"{unique_name}-input", _long_documents())
-    # 2026-11-29 (learning rate 0.001): after 30 steps its model is still wrong on some dev predictions, which
-    # a fitted calibrator needs; latest (0.002) gets this small dev set entirely right by then.
-    job = requests.create_training_job(settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "2026-11-29"})
+    job = requests.create_training_job(settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": CONFIG_VERSION})
     _run_pipeline(settings, job.job_id)
     model = ModelStore(settings).get(PROJECT, "m1")
     blobs = BlobStore(settings)
@@ -136,9 +137,7 @@ def test_a_trained_model_gets_a_calibrator_that_the_runtime_applies(settings: Se
 def test_too_small_a_dev_set_stores_the_identity_saying_why(settings: Settings, unique_name: str) -> None:
     short = [(location, text.split("\n")[0] + "\n", labels[:2]) for location, text, labels in _long_documents()]
     import_project(settings, f"{unique_name}-input", short)
-    # 2026-11-29 (learning rate 0.001): after 30 steps its model is still wrong on some dev predictions, which
-    # a fitted calibrator needs; latest (0.002) gets this small dev set entirely right by then.
-    job = requests.create_training_job(settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": "2026-11-29"})
+    job = requests.create_training_job(settings, PROJECT, {"modelLabel": "m1", "trainingConfigVersion": CONFIG_VERSION})
     _run_pipeline(settings, job.job_id)
     model = ModelStore(settings).get(PROJECT, "m1")
     stored = BlobStore(settings).get_json(calibration_blob(model.model_blob))

@@ -42,7 +42,6 @@ def test_the_cluster_layer_sees_the_tokens_clusters() -> None:
     assert features[0, 4:].tolist() == [11, 11, 11, 11] and features[1, 4:].tolist() == [0, 0, 0, 0]
 
 
-
 @pytest.mark.parametrize(("sum_clusters", "columns"), [(False, 8), (True, 5)])
 def test_summed_cluster_embeddings_narrow_the_mixing_layer(sum_clusters: bool, columns: int) -> None:
     # the benchmark-only variant (BENCHMARKS.md section 7e): four attribute columns plus one summed cluster column
@@ -53,6 +52,7 @@ def test_summed_cluster_embeddings_narrow_the_mixing_layer(sum_clusters: bool, c
     assert mixer.layers[0].get_dim("nI") == 8 * columns
     (vectors,) = layer.predict(docs)
     assert vectors.shape == (2, 8)
+
 
 def test_a_language_without_clusters_trains_with_the_fallback_config() -> None:
     version = config_versions.effective_version(config_versions.EFFICIENCY_CLUSTERS, "fr")
